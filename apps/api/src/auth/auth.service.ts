@@ -1,0 +1,75 @@
+import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
+import { AppConfig } from '@app/config';
+import { User } from '@app/database';
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { randomUUID } from 'node:crypto';
+
+import { PasswordHasher } from '../users/password-hasher';
+import { UsersService } from '../users/users.service';
+import { RevokedTokensRepository } from './revoked-tokens.repository';
+import { TokenPayload } from './token-payload';
+
+export const INVALID_CREDENTIALS = 'Invalid username or password';
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresIn: number;
+  user: User;
+}
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly users: UsersService,
+    private readonly hasher: PasswordHasher,
+    private readonly jwt: JwtService,
+    private readonly revokedTokens: RevokedTokensRepository,
+  ) {}
+
+  /** Same error, and about the same time, whether the user is unknown or the password wrong. */
+  async login(login: string, password: string): Promise<IssuedToken> {
+    const user = await this.users.findByLogin(login);
+    const valid = user
+      ? await this.hasher.verify(password, user.passwordHash)
+      : await this.hasher.verifyAgainstDummy(password);
+    if (!user || !valid) throw new DomainError(ErrorCode.InvalidCredentials, INVALID_CREDENTIALS);
+    return this.issueToken(user);
+  }
+
+  async issueToken(user: User): Promise<IssuedToken> {
+    const expiresIn = this.config.auth.jwtExpiresInSeconds;
+    const accessToken = await this.jwt.signAsync(
+      { sub: user.id, role: user.role },
+      { jwtid: randomUUID(), expiresIn },
+    );
+    return { accessToken, expiresIn, user };
+  }
+
+  /** Resolves a verified token to its user; null when revoked or the user is gone. */
+  async authenticate(payload: TokenPayload): Promise<AuthenticatedUser | null> {
+    const [revoked, user] = await Promise.all([
+      this.revokedTokens.isRevoked(payload.jti),
+      this.users.findById(payload.sub),
+    ]);
+    if (revoked || !user) return null;
+    return {
+      id: user.id,
+      username: user.username,
+      email: user.email,
+      role: user.role,
+      createdAt: user.createdAt,
+      tokenId: payload.jti,
+      tokenExpiresAt: new Date(payload.exp * 1000),
+    };
+  }
+
+  async logout(caller: AuthenticatedUser): Promise<void> {
+    await this.revokedTokens.revoke({
+      jti: caller.tokenId,
+      userId: caller.id,
+      expiresAt: caller.tokenExpiresAt,
+    });
+  }
+}

@@ -1,0 +1,65 @@
+// Operator commands: `npm run cli -- <command> [options]`. Must stay the first import (telemetry).
+import '@app/config/preload';
+
+import { adminAccountProblems, AppConfig, AppConfigModule, loadConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { parseArgs } from 'node:util';
+
+import { UsersModule } from './users/users.module';
+import { UsersService } from './users/users.service';
+
+export const CLI_USAGE = `Usage:
+  npm run cli -- create-admin --username NAME --email EMAIL --password PASSWORD
+      Creates that admin, or promotes the existing user with that username or email
+      and resets their password.`;
+
+/** Runs one CLI command against the configured database; returns the text to print. */
+export async function runCli(argv: string[], config: AppConfig): Promise<string> {
+  const [command, ...rest] = argv;
+  if (command !== 'create-admin') throw new CliUsageError(`Unknown command "${command ?? ''}"`);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      username: { type: 'string' },
+      email: { type: 'string' },
+      password: { type: 'string' },
+    },
+    strict: true,
+  });
+  const { username, email, password } = values;
+  if (!username || !email || !password) {
+    throw new CliUsageError('create-admin needs --username, --email and --password');
+  }
+  const problems = adminAccountProblems({ username, email, password });
+  if (problems.length > 0)
+    throw new CliUsageError(
+      problems.map((p) => p.replace(/^[A-Z]+/, (flag) => `--${flag.toLowerCase()}`)).join('\n'),
+    );
+
+  @Module({ imports: [AppConfigModule.forRoot(config), DatabaseModule, UsersModule] })
+  class CliModule {}
+
+  const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error'] });
+  try {
+    const { user, created } = await app
+      .get(UsersService)
+      .ensureAdmin({ username, email, password });
+    return `Admin "${user.username}" (${user.id}) ${created ? 'created' : 'promoted; password reset'}`;
+  } finally {
+    await app.close();
+  }
+}
+
+export class CliUsageError extends Error {}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), loadConfig())
+    .then((message) => console.log(message))
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      if (error instanceof CliUsageError) console.error(CLI_USAGE);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,59 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { User } from '@app/database';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { QueryFailedError, Repository } from 'typeorm';
+
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  /** `login` is a username or an email; both are stored lower-cased. */
+  findByLogin(login: string): Promise<User | null> {
+    const key = login.toLowerCase();
+    return this.users.findOne({ where: [{ username: key }, { email: key }] });
+  }
+
+  findByUsernameOrEmail(username: string, email: string): Promise<User[]> {
+    return this.users.find({ where: [{ username }, { email }] });
+  }
+
+  async insert(user: User): Promise<User> {
+    try {
+      await this.users.insert(user);
+      return user;
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new DomainError(ErrorCode.Conflict, 'Username or email is already registered');
+      }
+      throw error;
+    }
+  }
+
+  async update(id: string, changes: Partial<Pick<User, 'passwordHash' | 'role'>>): Promise<void> {
+    await this.users.update({ id }, { ...changes, updatedAt: new Date() });
+  }
+
+  findPage(limit: number, offset: number): Promise<[User[], number]> {
+    return this.users.findAndCount({
+      order: { createdAt: 'ASC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driverError = error.driverError as { code?: string; errno?: number };
+  return (
+    driverError.code === 'ER_DUP_ENTRY' ||
+    driverError.errno === 1062 ||
+    driverError.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    driverError.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}

@@ -1,0 +1,33 @@
+import {
+  applyDecorators,
+  createParamDecorator,
+  ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+
+import type { AuthenticatedUser } from './authenticated-user';
+
+export const IS_PUBLIC_KEY = 'auth:public';
+export const REQUIRES_ADMIN_KEY = 'auth:admin';
+export const BEARER_AUTH_NAME = 'bearer';
+
+/** A route anyone may call. Every other route requires a valid token (the guard is global). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
+
+/** A route that needs a valid token, and with `{ admin: true }` the admin role. */
+export function Authenticated(options: { admin?: boolean } = {}): MethodDecorator & ClassDecorator {
+  const decorators = [
+    SetMetadata(REQUIRES_ADMIN_KEY, options.admin === true),
+    ApiBearerAuth(BEARER_AUTH_NAME),
+    ApiUnauthorizedResponse({ description: 'Missing, invalid, expired or revoked token' }),
+  ];
+  if (options.admin) decorators.push(ApiForbiddenResponse({ description: 'Admin role required' }));
+  return applyDecorators(...decorators);
+}
+
+/** The authenticated caller, as set by the global guard. */
+export const AuthUser = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): AuthenticatedUser =>
+    ctx.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user,
+);

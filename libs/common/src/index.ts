@@ -1,0 +1,5 @@
+export * from './auth/authenticated-user';
+export * from './auth/decorators';
+export * from './errors/all-exceptions.filter';
+export * from './errors/domain-error';
+export * from './http/pagination';

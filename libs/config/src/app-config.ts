@@ -1,0 +1,72 @@
+export type NodeEnv = 'development' | 'production' | 'test';
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
+export type DatabaseKind = 'sqlite' | 'mysql' | 'mariadb';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface DatabaseConfig {
+  kind: DatabaseKind;
+  /** Connection URL for mysql/mariadb. */
+  url?: string;
+  /** File path (or ':memory:') for sqlite. */
+  sqlitePath?: string;
+  migrationsRun: boolean;
+  /** Drops every table before migrating. Only ever set by test harnesses, never from the environment. */
+  dropSchema: boolean;
+}
+
+export interface AuthConfig {
+  jwtSecret: string;
+  jwtAlgorithm: JwtAlgorithm;
+  jwtExpiresInSeconds: number;
+  jwtIssuer: string;
+  jwtAudience: string;
+  bcryptCost: number;
+}
+
+export interface AdminBootstrapConfig {
+  username: string;
+  email: string;
+  password: string;
+}
+
+export interface OpenAiConfig {
+  apiKey?: string;
+  baseUrl?: string;
+  model: string;
+  embeddingModel: string;
+  embeddingDims: number;
+}
+
+export interface LimitsConfig {
+  maxMessageChars: number;
+  throttleLoginFailures: number;
+  throttleRegisterPerHour: number;
+  throttleChatPerMinute: number;
+}
+
+/**
+ * Every setting of the application, validated once at boot. Injected by class token,
+ * so `constructor(private readonly config: AppConfig)` works anywhere.
+ */
+export class AppConfig {
+  readonly nodeEnv!: NodeEnv;
+  readonly http!: { host: string; port: number; corsOrigins: string[] };
+  readonly dataDir!: string;
+  readonly database!: DatabaseConfig;
+  readonly auth!: AuthConfig;
+  readonly admin?: AdminBootstrapConfig;
+  readonly openai!: OpenAiConfig;
+  readonly mem0!: { configPath?: string; telemetry: boolean };
+  readonly limits!: LimitsConfig;
+  readonly log!: { level: LogLevel; debug: boolean };
+  /** Things worth a warning at start-up (e.g. a generated JWT secret). */
+  readonly warnings!: string[];
+
+  static of(values: Omit<AppConfig, 'isProduction'>): AppConfig {
+    return Object.assign(new AppConfig(), values);
+  }
+
+  get isProduction(): boolean {
+    return this.nodeEnv === 'production';
+  }
+}

@@ -1,0 +1,168 @@
+import { resolve } from 'node:path';
+
+import {
+  AdminBootstrapConfig,
+  AppConfig,
+  DatabaseConfig,
+  JwtAlgorithm,
+  LogLevel,
+  NodeEnv,
+} from './app-config';
+import { ConfigValidationError, Env, EnvReader } from './env-reader';
+import { JWT_SECRET_FILE, loadOrCreateJwtSecret, MIN_PRODUCTION_SECRET_BYTES } from './jwt-secret';
+
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
+const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Validates the environment and builds the typed configuration. Throws ConfigValidationError
+ * naming every bad variable. The only place in the code base that reads process.env.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const read = new EnvReader(env);
+  const warnings: string[] = [];
+  const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const dataDir = resolve(read.string('DATA_DIR', './data'));
+  const debug = read.bool('DEBUG', false);
+
+  const config = AppConfig.of({
+    nodeEnv,
+    dataDir,
+    http: {
+      host: read.string('API_HOST', '0.0.0.0'),
+      port: read.int('API_PORT', 8000, { min: 0, max: 65535 }),
+      corsOrigins: (read.string('CORS_ORIGINS') ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    },
+    database: readDatabase(read, dataDir),
+    auth: {
+      jwtSecret: readJwtSecret(read, nodeEnv, dataDir, warnings),
+      jwtAlgorithm: read.oneOf('JWT_ALGORITHM', JWT_ALGORITHMS, 'HS256'),
+      jwtExpiresInSeconds: read.int('JWT_EXPIRATION_HOURS', 24, { min: 1, max: 24 * 365 }) * 3600,
+      jwtIssuer: read.string('JWT_ISSUER', 'memory-chatbot'),
+      jwtAudience: read.string('JWT_AUDIENCE', 'memory-chatbot-api'),
+      bcryptCost: read.int('BCRYPT_COST', 12, { min: 10, max: 15 }),
+    },
+    admin: readAdmin(read),
+    openai: {
+      apiKey: read.string('OPENAI_API_KEY'),
+      baseUrl: read.url('OPENAI_BASE_URL', ['http:', 'https:']),
+      model: read.string('MODEL_CHOICE', 'gpt-4o-mini'),
+      embeddingModel: read.string('EMBEDDING_MODEL', 'text-embedding-3-small'),
+      embeddingDims: read.int('EMBEDDING_DIMS', 1536, { min: 1, max: 16000 }),
+    },
+    mem0: {
+      configPath: read.string('MEM0_CONFIG_PATH'),
+      telemetry: read.bool('MEM0_TELEMETRY', false),
+    },
+    limits: {
+      maxMessageChars: read.int('MAX_MESSAGE_CHARS', 8000, { min: 1, max: 1_000_000 }),
+      throttleLoginFailures: read.int('THROTTLE_LOGIN_FAILURES', 10, { min: 0 }),
+      throttleRegisterPerHour: read.int('THROTTLE_REGISTER_PER_HOUR', 20, { min: 0 }),
+      throttleChatPerMinute: read.int('THROTTLE_CHAT_PER_MINUTE', 60, { min: 0 }),
+    },
+    log: {
+      debug,
+      level: read.oneOf('LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info'),
+    },
+    warnings,
+  });
+
+  if (read.problems.length > 0) throw new ConfigValidationError(read.problems);
+  return config;
+}
+
+function readDatabase(read: EnvReader, dataDir: string): DatabaseConfig {
+  const common = { migrationsRun: read.bool('DB_MIGRATIONS_RUN', true), dropSchema: false };
+  const url = read.raw('DATABASE_URL');
+  if (url === undefined) {
+    return { ...common, kind: 'sqlite', sqlitePath: resolve(dataDir, 'chatbot.sqlite') };
+  }
+  const sqlite = /^sqlite:(?:\/\/)?(.+)$/.exec(url);
+  if (sqlite) {
+    const path = sqlite[1];
+    return { ...common, kind: 'sqlite', sqlitePath: path === ':memory:' ? path : resolve(path) };
+  }
+  const checked = read.url('DATABASE_URL', ['mysql:', 'mariadb:']);
+  if (checked === undefined) {
+    if (!read.problems.some((p) => p.startsWith('DATABASE_URL'))) {
+      read.fail('DATABASE_URL', 'must be mysql://, mariadb:// or sqlite:PATH', undefined);
+    }
+    return { ...common, kind: 'sqlite', sqlitePath: ':memory:' };
+  }
+  return { ...common, kind: checked.startsWith('mariadb:') ? 'mariadb' : 'mysql', url: checked };
+}
+
+function readJwtSecret(
+  read: EnvReader,
+  nodeEnv: NodeEnv,
+  dataDir: string,
+  warnings: string[],
+): string {
+  const secret = read.raw('JWT_SECRET');
+  const bytes = secret === undefined ? 0 : Buffer.byteLength(secret, 'utf8');
+  if (nodeEnv === 'production') {
+    if (bytes < MIN_PRODUCTION_SECRET_BYTES) {
+      return read.fail(
+        'JWT_SECRET',
+        `must be set to at least ${MIN_PRODUCTION_SECRET_BYTES} bytes when NODE_ENV=production (got ${bytes})`,
+        '',
+      );
+    }
+    return secret as string;
+  }
+  if (secret !== undefined) {
+    if (bytes < MIN_PRODUCTION_SECRET_BYTES) {
+      warnings.push(
+        `JWT_SECRET is shorter than ${MIN_PRODUCTION_SECRET_BYTES} bytes; production would refuse it`,
+      );
+    }
+    return secret;
+  }
+  warnings.push(
+    `JWT_SECRET is unset: using a generated secret kept in ${dataDir}/${JWT_SECRET_FILE} (mode 0600). Set JWT_SECRET in production.`,
+  );
+  return loadOrCreateJwtSecret(dataDir);
+}
+
+function readAdmin(read: EnvReader): AdminBootstrapConfig | undefined {
+  const username = read.raw('ADMIN_USERNAME');
+  const email = read.raw('ADMIN_EMAIL');
+  const password = read.raw('ADMIN_PASSWORD');
+  const given = [username, email, password].filter((v) => v !== undefined).length;
+  if (given === 0) return undefined;
+  if (given < 3) {
+    return read.fail(
+      'ADMIN_USERNAME',
+      'ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together',
+      undefined,
+    );
+  }
+  const admin = { username: username!, email: email!, password: password! };
+  for (const problem of adminAccountProblems(admin)) read.problems.push(`ADMIN_${problem}`);
+  return admin;
+}
+
+/** The rules an admin account must meet, shared by the start-up bootstrap and the CLI. */
+export function adminAccountProblems(admin: AdminBootstrapConfig): string[] {
+  const problems: string[] = [];
+  if (!USERNAME.test(admin.username)) problems.push('USERNAME must be 3-32 of [A-Za-z0-9_.-]');
+  if (!EMAIL.test(admin.email)) problems.push('EMAIL must be a valid email address');
+  if (admin.password.length < 8 || admin.password.length > 128) {
+    problems.push('PASSWORD must be 8-128 characters');
+  }
+  return problems;
+}

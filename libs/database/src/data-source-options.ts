@@ -1,0 +1,34 @@
+import { DatabaseConfig } from '@app/config';
+import { DataSourceOptions } from 'typeorm';
+
+import { ENTITIES, MIGRATIONS } from './schema';
+
+export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: db.migrationsRun,
+    migrationsTransactionMode: 'each' as const,
+    dropSchema: db.dropSchema,
+    synchronize: false,
+    logging: false,
+  };
+  if (db.kind === 'sqlite') {
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: db.sqlitePath ?? ':memory:',
+      enableWAL: db.sqlitePath !== ':memory:',
+      timeout: 5000,
+    };
+  }
+  return {
+    ...common,
+    type: db.kind,
+    // mysql2 only knows the mysql: scheme; the dialect is chosen by `type`.
+    url: db.url?.replace(/^mariadb:/, 'mysql:'),
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    extra: { connectionLimit: 10 },
+  };
+}

@@ -1,7 +1,13 @@
 import { AllExceptionsFilter } from '@app/common';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  DynamicModule,
+  Logger,
+  Module,
+  ValidationPipe,
+} from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 
@@ -12,7 +18,12 @@ import { loggerParams } from './logging';
 import { UsersModule } from './users/users.module';
 
 @Module({})
-export class AppModule {
+export class AppModule implements BeforeApplicationShutdown {
+  beforeApplicationShutdown(signal?: string): void {
+    // Nest now stops accepting connections, lets in-flight requests finish, then closes the database.
+    if (signal) new Logger('Shutdown').log(`${signal} received: finishing in-flight requests`);
+  }
+
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,

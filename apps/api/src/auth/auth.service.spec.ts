@@ -1,0 +1,129 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { AppConfig, loadConfig } from '@app/config';
+import { User } from '@app/database';
+import { JwtService } from '@nestjs/jwt';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { PasswordHasher } from '../users/password-hasher';
+import { UsersService } from '../users/users.service';
+import { AuthService, INVALID_CREDENTIALS } from './auth.service';
+import { RevokedTokensRepository } from './revoked-tokens.repository';
+
+const user: User = {
+  id: '4f1d7a2e-0000-4000-8000-000000000001',
+  username: 'alice',
+  email: 'alice@example.com',
+  passwordHash: 'hash',
+  role: 'user',
+  createdAt: new Date('2026-01-01T00:00:00.000Z'),
+  updatedAt: new Date('2026-01-01T00:00:00.000Z'),
+};
+
+describe('AuthService', () => {
+  let config: AppConfig;
+  let users: { findByLogin: jest.Mock; findById: jest.Mock };
+  let hasher: { verify: jest.Mock; verifyAgainstDummy: jest.Mock };
+  let revoked: { isRevoked: jest.Mock; revoke: jest.Mock };
+  let jwt: JwtService;
+  let service: AuthService;
+
+  beforeEach(() => {
+    config = loadConfig({
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'auth-spec-')),
+      JWT_SECRET: 'k'.repeat(32),
+      JWT_EXPIRATION_HOURS: '2',
+    });
+    users = { findByLogin: jest.fn(), findById: jest.fn() };
+    hasher = { verify: jest.fn(), verifyAgainstDummy: jest.fn().mockResolvedValue(false) };
+    revoked = { isRevoked: jest.fn().mockResolvedValue(false), revoke: jest.fn() };
+    jwt = new JwtService({
+      secret: config.auth.jwtSecret,
+      signOptions: { issuer: 'iss', audience: 'aud', algorithm: 'HS256' },
+    });
+    service = new AuthService(
+      config,
+      users as unknown as UsersService,
+      hasher as unknown as PasswordHasher,
+      jwt,
+      revoked as unknown as RevokedTokensRepository,
+    );
+  });
+
+  describe('login', () => {
+    it('issues a token with a unique jti and the configured lifetime', async () => {
+      users.findByLogin.mockResolvedValue(user);
+      hasher.verify.mockResolvedValue(true);
+      const a = await service.login('alice', 'pw');
+      const b = await service.login('alice', 'pw');
+      expect(a.expiresIn).toBe(7200);
+      const claims = jwt.verify<{
+        sub: string;
+        jti: string;
+        exp: number;
+        iat: number;
+        role: string;
+      }>(a.accessToken);
+      expect(claims).toMatchObject({ sub: user.id, role: 'user' });
+      expect(claims.exp - claims.iat).toBe(7200);
+      expect(claims.jti).not.toBe(jwt.decode<{ jti: string }>(b.accessToken).jti);
+    });
+
+    it('compares against a dummy hash when the user does not exist, and fails the same way', async () => {
+      users.findByLogin.mockResolvedValue(null);
+      const unknown = await service.login('ghost', 'pw').catch((e: unknown) => e);
+      expect(hasher.verifyAgainstDummy).toHaveBeenCalledWith('pw');
+      expect(hasher.verify).not.toHaveBeenCalled();
+
+      users.findByLogin.mockResolvedValue(user);
+      hasher.verify.mockResolvedValue(false);
+      const wrong = await service.login('alice', 'bad').catch((e: unknown) => e);
+
+      for (const error of [unknown, wrong]) {
+        expect(error).toBeInstanceOf(DomainError);
+        expect(error).toMatchObject({
+          code: ErrorCode.InvalidCredentials,
+          message: INVALID_CREDENTIALS,
+        });
+      }
+    });
+  });
+
+  describe('authenticate', () => {
+    const payload = { sub: user.id, role: 'user' as const, jti: 'j1', iat: 1, exp: 2_000_000_000 };
+
+    it('resolves a live token to the current user row', async () => {
+      users.findById.mockResolvedValue({ ...user, role: 'admin' });
+      await expect(service.authenticate(payload)).resolves.toMatchObject({
+        id: user.id,
+        role: 'admin',
+        tokenId: 'j1',
+        tokenExpiresAt: new Date(2_000_000_000 * 1000),
+      });
+    });
+
+    it('refuses a revoked token and a deleted user', async () => {
+      users.findById.mockResolvedValue(user);
+      revoked.isRevoked.mockResolvedValue(true);
+      await expect(service.authenticate(payload)).resolves.toBeNull();
+      revoked.isRevoked.mockResolvedValue(false);
+      users.findById.mockResolvedValue(null);
+      await expect(service.authenticate(payload)).resolves.toBeNull();
+    });
+  });
+
+  it('logout revokes exactly the caller’s token until its expiry', async () => {
+    const expiresAt = new Date('2030-01-01T00:00:00.000Z');
+    await service.logout({
+      id: user.id,
+      username: user.username,
+      email: user.email,
+      role: 'user',
+      createdAt: user.createdAt,
+      tokenId: 'jti-1',
+      tokenExpiresAt: expiresAt,
+    });
+    expect(revoked.revoke).toHaveBeenCalledWith({ jti: 'jti-1', userId: user.id, expiresAt });
+  });
+});

@@ -1,0 +1,154 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { ConfigValidationError } from './env-reader';
+import { loadConfig } from './load-config';
+
+const SECRET = 's'.repeat(32);
+
+function dataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'config-spec-'));
+}
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, ...env });
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const dir = dataDir();
+    const config = loadConfig({ DATA_DIR: dir, JWT_SECRET: SECRET });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 8000, corsOrigins: [] });
+    expect(config.database).toEqual({
+      kind: 'sqlite',
+      sqlitePath: join(dir, 'chatbot.sqlite'),
+      migrationsRun: true,
+      dropSchema: false,
+    });
+    expect(config.auth).toMatchObject({
+      jwtAlgorithm: 'HS256',
+      jwtExpiresInSeconds: 24 * 3600,
+      bcryptCost: 12,
+    });
+    expect(config.openai).toEqual({
+      apiKey: undefined,
+      baseUrl: undefined,
+      model: 'gpt-4o-mini',
+      embeddingModel: 'text-embedding-3-small',
+      embeddingDims: 1536,
+    });
+    expect(config.mem0.telemetry).toBe(false);
+    expect(config.limits).toEqual({
+      maxMessageChars: 8000,
+      throttleLoginFailures: 10,
+      throttleRegisterPerHour: 20,
+      throttleChatPerMinute: 60,
+    });
+    expect(config.log).toEqual({ debug: false, level: 'info' });
+    expect(config.admin).toBeUndefined();
+  });
+
+  it.each([
+    ['mysql://u:p@db:3306/chat', 'mysql'],
+    ['mariadb://u:p@db:3306/chat', 'mariadb'],
+  ])('selects the dialect from DATABASE_URL %s', (url, kind) => {
+    expect(
+      loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, DATABASE_URL: url }).database,
+    ).toMatchObject({ kind, url });
+  });
+
+  it('accepts sqlite:PATH and sqlite::memory:', () => {
+    const base = { DATA_DIR: dataDir(), JWT_SECRET: SECRET };
+    expect(loadConfig({ ...base, DATABASE_URL: 'sqlite:/tmp/x.db' }).database.sqlitePath).toBe(
+      '/tmp/x.db',
+    );
+    expect(loadConfig({ ...base, DATABASE_URL: 'sqlite::memory:' }).database.sqlitePath).toBe(
+      ':memory:',
+    );
+  });
+
+  it.each([
+    [{ API_PORT: 'eighty' }, 'API_PORT must be an integer'],
+    [{ API_PORT: '70000' }, 'API_PORT must be at most 65535'],
+    [{ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM must be one of HS256, HS384, HS512'],
+    [{ JWT_ALGORITHM: 'RS256' }, 'JWT_ALGORITHM must be one of'],
+    [{ BCRYPT_COST: '9' }, 'BCRYPT_COST must be at least 10'],
+    [{ DEBUG: 'maybe' }, 'DEBUG must be true or false'],
+    [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL must use mysql: or mariadb:'],
+    [{ DATABASE_URL: 'nonsense' }, 'DATABASE_URL must be a valid URL'],
+    [{ OPENAI_BASE_URL: 'ftp://x' }, 'OPENAI_BASE_URL must use http: or https:'],
+    [{ JWT_EXPIRATION_HOURS: '0' }, 'JWT_EXPIRATION_HOURS must be at least 1'],
+    [{ ADMIN_USERNAME: 'boss' }, 'must be set together'],
+    [
+      { ADMIN_USERNAME: 'x', ADMIN_EMAIL: 'nope', ADMIN_PASSWORD: 'short' },
+      'ADMIN_USERNAME must be 3-32',
+    ],
+  ])('names the bad variable: %o', (env, message) => {
+    expect(problemsOf(env)).toEqual(expect.arrayContaining([expect.stringContaining(message)]));
+  });
+
+  it('reports every problem at once', () => {
+    expect(problemsOf({ API_PORT: 'x', DEBUG: 'x', BCRYPT_COST: 'x' })).toHaveLength(3);
+    expect(() => loadConfig({ DATA_DIR: dataDir(), API_PORT: 'x' })).toThrow(
+      /Invalid configuration:\n {2}- API_PORT/,
+    );
+  });
+
+  it('accepts booleans and numbers in their usual spellings', () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir(),
+      JWT_SECRET: SECRET,
+      DEBUG: 'TRUE',
+      DB_MIGRATIONS_RUN: '0',
+      THROTTLE_CHAT_PER_MINUTE: '0',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      JWT_ALGORITHM: 'hs512',
+    });
+    expect(config.log).toEqual({ debug: true, level: 'debug' });
+    expect(config.database.migrationsRun).toBe(false);
+    expect(config.limits.throttleChatPerMinute).toBe(0);
+    expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.auth.jwtAlgorithm).toBe('HS512');
+  });
+
+  describe('JWT_SECRET', () => {
+    it('is generated once outside production, kept with mode 0600, with a warning', () => {
+      const dir = dataDir();
+      const first = loadConfig({ DATA_DIR: dir });
+      const second = loadConfig({ DATA_DIR: dir });
+      expect(first.auth.jwtSecret).toHaveLength(128);
+      expect(second.auth.jwtSecret).toBe(first.auth.jwtSecret);
+      const file = join(dir, 'jwt-secret');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(file, 'utf8').trim()).toBe(first.auth.jwtSecret);
+      expect(first.warnings).toEqual([expect.stringContaining('JWT_SECRET is unset')]);
+    });
+
+    it('replaces a truncated secret file rather than using it', () => {
+      const dir = dataDir();
+      writeFileSync(join(dir, 'jwt-secret'), 'short');
+      expect(loadConfig({ DATA_DIR: dir }).auth.jwtSecret).toHaveLength(128);
+    });
+
+    it('is required with at least 32 bytes in production', () => {
+      const base = { DATA_DIR: dataDir(), NODE_ENV: 'production' };
+      expect(() => loadConfig(base)).toThrow(/JWT_SECRET must be set to at least 32 bytes/);
+      expect(() => loadConfig({ ...base, JWT_SECRET: 'x'.repeat(31) })).toThrow(/JWT_SECRET/);
+      expect(loadConfig({ ...base, JWT_SECRET: 'x'.repeat(32) }).auth.jwtSecret).toBe(
+        'x'.repeat(32),
+      );
+    });
+
+    it('warns about a short secret outside production', () => {
+      const config = loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: 'short' });
+      expect(config.warnings).toEqual([expect.stringContaining('shorter than 32 bytes')]);
+    });
+  });
+});

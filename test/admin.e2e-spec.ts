@@ -1,0 +1,149 @@
+import { runCli } from '../apps/api/src/cli';
+import { TEST_DATABASES } from './support/databases';
+import { bearer, login, registerUser, startApp, testEnv, TestApp } from './support/test-app';
+
+const USERS = '/api/v1/admin/users';
+const ADMIN = {
+  ADMIN_USERNAME: 'root_admin',
+  ADMIN_EMAIL: 'root@example.com',
+  ADMIN_PASSWORD: 'admin password 1',
+};
+
+describe.each(TEST_DATABASES)('admin on $name', (db) => {
+  let t: TestApp;
+  let adminToken: string;
+
+  beforeAll(async () => {
+    t = await startApp(testEnv(db, ADMIN));
+    adminToken = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
+  });
+  afterAll(() => t.close());
+
+  it('the bootstrap admin exists with the admin role', async () => {
+    const res = await t.http().get('/api/v1/auth/me').set(bearer(adminToken)).expect(200);
+    expect(res.body).toMatchObject({
+      username: 'root_admin',
+      email: 'root@example.com',
+      role: 'admin',
+    });
+  });
+
+  it('lists users with counts and pagination', async () => {
+    await registerUser(t, 'listed');
+    await registerUser(t, 'listed');
+    const all = await t.http().get(USERS).set(bearer(adminToken)).expect(200);
+    expect(all.body).toMatchObject({ limit: 20, offset: 0 });
+    expect(all.body.total).toBeGreaterThanOrEqual(3);
+    expect(all.body.items).toHaveLength(all.body.total);
+    for (const item of all.body.items) {
+      expect(Object.keys(item).sort()).toEqual(
+        ['created_at', 'email', 'id', 'message_count', 'role', 'session_count', 'username'].sort(),
+      );
+    }
+    const page = await t
+      .http()
+      .get(`${USERS}?limit=1&offset=1`)
+      .set(bearer(adminToken))
+      .expect(200);
+    expect(page.body).toMatchObject({ total: all.body.total, limit: 1, offset: 1 });
+    expect(page.body.items).toEqual([all.body.items[1]]);
+  });
+
+  it.each([
+    ['limit above 100', '?limit=101'],
+    ['limit 0', '?limit=0'],
+    ['negative offset', '?offset=-1'],
+    ['non-numeric limit', '?limit=ten'],
+    ['unknown query field', '?sort=name'],
+  ])('refuses %s with 400', async (_name, query) => {
+    const res = await t.http().get(`${USERS}${query}`).set(bearer(adminToken)).expect(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+  });
+
+  it('refuses a normal user with 403 and an anonymous caller with 401', async () => {
+    const user = await registerUser(t);
+    const res = await t.http().get(USERS).set(bearer(user.token)).expect(403);
+    expect(res.body).toEqual({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'Admin role required',
+    });
+    await t.http().get(USERS).expect(401);
+  });
+
+  it('the CLI promotes an existing user and resets their password', async () => {
+    const user = await registerUser(t, 'promoted');
+    const out = await runCli(
+      [
+        'create-admin',
+        '--username',
+        user.username,
+        '--email',
+        user.email,
+        '--password',
+        'new admin pw 1',
+      ],
+      t.config,
+    );
+    expect(out).toMatch(/promoted/);
+    await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ username: user.username, password: user.password })
+      .expect(401);
+    const token = await login(t, user.username, 'new admin pw 1');
+    await t.http().get(USERS).set(bearer(token)).expect(200);
+  });
+
+  it('the CLI creates a new admin and rejects bad input', async () => {
+    const out = await runCli(
+      [
+        'create-admin',
+        '--username',
+        'cli_admin',
+        '--email',
+        'cli@example.com',
+        '--password',
+        'cli admin pw',
+      ],
+      t.config,
+    );
+    expect(out).toMatch(/created/);
+    const token = await login(t, 'cli@example.com', 'cli admin pw');
+    await t.http().get(USERS).set(bearer(token)).expect(200);
+    await expect(
+      runCli(
+        ['create-admin', '--username', 'x', '--email', 'bad', '--password', 'short'],
+        t.config,
+      ),
+    ).rejects.toThrow(/--username .*\n--email .*\n--password/);
+    await expect(runCli(['drop-everything'], t.config)).rejects.toThrow(/Unknown command/);
+  });
+});
+
+describe.each(TEST_DATABASES)('restart on $name', (db) => {
+  it('keeps users, promotes a bootstrap admin that already exists, and keeps tokens valid', async () => {
+    // No JWT_SECRET: the generated secret kept in DATA_DIR must survive the restart.
+    const env = testEnv(db, { JWT_SECRET: '' });
+    const first = await startApp(env);
+    const user = await registerUser(first, 'survivor');
+    await first.close();
+
+    const second = await startApp(
+      {
+        ...env,
+        ADMIN_USERNAME: user.username,
+        ADMIN_EMAIL: user.email,
+        ADMIN_PASSWORD: 'rotated pw 123',
+      },
+      { fresh: false },
+    );
+    try {
+      const me = await second.http().get('/api/v1/auth/me').set(bearer(user.token)).expect(200);
+      expect(me.body).toMatchObject({ id: user.id, role: 'admin' });
+      await login(second, user.username, 'rotated pw 123');
+    } finally {
+      await second.close();
+    }
+  });
+});

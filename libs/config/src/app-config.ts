@@ -35,6 +35,27 @@ export interface OpenAiConfig {
   model: string;
   embeddingModel: string;
   embeddingDims: number;
+  timeoutMs: number;
+  maxRetries: number;
+}
+
+export interface ChatConfig {
+  systemPrompt: string;
+  /** How many earlier messages of the session the model sees. */
+  historyWindow: number;
+  /** How many of the user's memories are retrieved for a turn. */
+  memoryLimit: number;
+}
+
+export interface MemoryJobsConfig {
+  /** Run extraction workers in this process (switch off when a separate worker process runs them). */
+  workersEnabled: boolean;
+  concurrency: number;
+  maxAttempts: number;
+  leaseMs: number;
+  pollMs: number;
+  retryBaseMs: number;
+  shutdownGraceMs: number;
 }
 
 export interface LimitsConfig {
@@ -57,6 +78,8 @@ export class AppConfig {
   readonly admin?: AdminBootstrapConfig;
   readonly openai!: OpenAiConfig;
   readonly mem0!: { configPath?: string; telemetry: boolean };
+  readonly chat!: ChatConfig;
+  readonly memoryJobs!: MemoryJobsConfig;
   readonly limits!: LimitsConfig;
   readonly log!: { level: LogLevel; debug: boolean };
   /** Things worth a warning at start-up (e.g. a generated JWT secret). */

@@ -1,9 +1,11 @@
 import { DatabaseConfig } from '@app/config';
 import { DataSourceOptions } from 'typeorm';
 
+import { useDialectColumnTypes } from './columns';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
+  useDialectColumnTypes(db.kind);
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,

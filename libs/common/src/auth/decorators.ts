@@ -2,6 +2,7 @@ import {
   applyDecorators,
   createParamDecorator,
   ExecutionContext,
+  ForbiddenException,
   SetMetadata,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
@@ -30,4 +31,21 @@ export function Authenticated(options: { admin?: boolean } = {}): MethodDecorato
 export const AuthUser = createParamDecorator(
   (_data: unknown, ctx: ExecutionContext): AuthenticatedUser =>
     ctx.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user,
+);
+
+/**
+ * The `{user_id}` path parameter, which must be the caller's own id (403 otherwise).
+ * Hands the handler the verified id, never the client's string.
+ */
+export const SelfUserId = createParamDecorator(
+  (param: string | undefined, ctx: ExecutionContext) => {
+    const request = ctx.switchToHttp().getRequest<{
+      user: AuthenticatedUser;
+      params: Record<string, string>;
+    }>();
+    if (request.params[param ?? 'user_id'] !== request.user.id) {
+      throw new ForbiddenException('You can only access your own data');
+    }
+    return request.user.id;
+  },
 );

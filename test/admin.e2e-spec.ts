@@ -1,3 +1,7 @@
+import { Message } from '@app/database';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+
 import { runCli } from '../apps/api/src/cli';
 import { TEST_DATABASES } from './support/databases';
 import { bearer, login, registerUser, startApp, testEnv, TestApp } from './support/test-app';
@@ -47,6 +51,64 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
       .expect(200);
     expect(page.body).toMatchObject({ total: all.body.total, limit: 1, offset: 1 });
     expect(page.body.items).toEqual([all.body.items[1]]);
+  });
+
+  it('counts each listed user’s sessions and messages', async () => {
+    const busy = await registerUser(t, 'busy');
+    const idle = await registerUser(t, 'idle');
+    const sessionIds: string[] = [];
+    for (const title of ['one', 'two', 'three']) {
+      const res = await t
+        .http()
+        .post(`/api/v1/chat/${busy.id}/sessions`)
+        .set(bearer(busy.token))
+        .send({ title })
+        .expect(201);
+      sessionIds.push(res.body.id);
+    }
+    // The chat endpoint is another module's; messages are stored directly.
+    const at = new Date();
+    await t.app
+      .get(DataSource)
+      .getRepository(Message)
+      .insert(
+        [0, 0, 0, 1].map((s, i) => ({
+          id: randomUUID(),
+          sessionId: sessionIds[s],
+          userId: busy.id,
+          role: 'user' as const,
+          content: `message ${i}`,
+          model: null,
+          promptTokens: null,
+          completionTokens: null,
+          latencyMs: null,
+          createdAt: new Date(at.getTime() + i),
+        })),
+      );
+    const counts = async () => {
+      const res = await t.http().get(`${USERS}?limit=100`).set(bearer(adminToken)).expect(200);
+      const items = res.body.items as {
+        id: string;
+        session_count: number;
+        message_count: number;
+      }[];
+      const pick = (id: string) => {
+        const item = items.find((u) => u.id === id);
+        return item && { session_count: item.session_count, message_count: item.message_count };
+      };
+      return { busy: pick(busy.id), idle: pick(idle.id) };
+    };
+    expect(await counts()).toEqual({
+      busy: { session_count: 3, message_count: 4 },
+      idle: { session_count: 0, message_count: 0 },
+    });
+
+    await t
+      .http()
+      .delete(`/api/v1/chat/${busy.id}/sessions/${sessionIds[0]}`)
+      .set(bearer(busy.token))
+      .expect(204);
+    expect((await counts()).busy).toEqual({ session_count: 2, message_count: 1 });
   });
 
   it.each([

@@ -18,10 +18,26 @@ describe.each(TEST_DATABASES)('system endpoints on $name', (db) => {
     });
   });
 
-  it.each(['/health', '/health/ready'])('%s reports the database up', async (path) => {
-    const res = await t.http().get(path).expect(200);
-    expect(res.body.status).toBe('ok');
-    expect(res.body.details.database.status).toBe('up');
+  it.each(['/health', '/health/ready'])(
+    '%s reports the database and memory store',
+    async (path) => {
+      const res = await t.http().get(path).expect(200);
+      expect(res.body.status).toBe('ok');
+      expect(res.body.details).toEqual({
+        database: { status: 'up' },
+        // No model configured: mem0 is not in use, which must not make the pod unready.
+        memory_store: { status: 'up', configured: false },
+      });
+    },
+  );
+
+  it('/api/v1/health says that no model is configured', async () => {
+    const res = await t.http().get('/api/v1/health').expect(200);
+    expect(res.body).toEqual({
+      status: 'not_configured',
+      model: { configured: false, reachable: false, model: 'gpt-4o-mini' },
+      memory_store: { configured: false, up: false },
+    });
   });
 
   it('/health/live answers without touching dependencies', async () => {

@@ -19,7 +19,7 @@ export function newDataDir(): string {
 export function testEnv(db: TestDatabase, overrides: Env = {}): Env {
   return {
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     BCRYPT_COST: '10',
     JWT_SECRET: TEST_JWT_SECRET,
     DATA_DIR: newDataDir(),
@@ -83,4 +83,32 @@ export async function login(t: TestApp, username: string, password: string): Pro
 
 export function bearer(token: string): { Authorization: string } {
   return { Authorization: `Bearer ${token}` };
+}
+
+/** Environment pointing the app (chat model, embedder, mem0) at an OpenAI test double. */
+export function modelEnv(baseUrl: string): Env {
+  return {
+    OPENAI_API_KEY: 'test-key',
+    OPENAI_BASE_URL: baseUrl,
+    EMBEDDING_DIMS: '64',
+    OPENAI_MAX_RETRIES: '0',
+    OPENAI_TIMEOUT_MS: '5000',
+    MEMORY_JOB_POLL_MS: '50',
+    MEMORY_JOB_RETRY_BASE_MS: '50',
+  };
+}
+
+/** Waits until `check` holds, polling; fails the test with `what` after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -13,8 +13,11 @@ import { LoggerModule } from 'nestjs-pino';
 
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { ChatModule } from './chat/chat.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging';
+import { MemoryModule } from './memory/memory.module';
+import { SessionsModule } from './sessions/sessions.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -33,7 +36,10 @@ export class AppModule implements BeforeApplicationShutdown {
         DatabaseModule,
         AdminModule,
         AuthModule,
+        ChatModule,
         HealthModule,
+        MemoryModule,
+        SessionsModule,
         UsersModule,
       ],
       providers: [

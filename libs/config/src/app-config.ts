@@ -77,7 +77,8 @@ export class AppConfig {
   readonly auth!: AuthConfig;
   readonly admin?: AdminBootstrapConfig;
   readonly openai!: OpenAiConfig;
-  readonly mem0!: { configPath?: string; telemetry: boolean };
+  /** `overrides` is the JSON object read from MEM0_CONFIG_PATH, merged over the built config. */
+  readonly mem0!: { configPath?: string; overrides: Record<string, unknown>; telemetry: boolean };
   readonly chat!: ChatConfig;
   readonly memoryJobs!: MemoryJobsConfig;
   readonly limits!: LimitsConfig;

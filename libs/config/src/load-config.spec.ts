@@ -43,7 +43,20 @@ describe('loadConfig', () => {
       model: 'gpt-4o-mini',
       embeddingModel: 'text-embedding-3-small',
       embeddingDims: 1536,
+      timeoutMs: 60_000,
+      maxRetries: 2,
     });
+    expect(config.chat).toMatchObject({ historyWindow: 20, memoryLimit: 5 });
+    expect(config.memoryJobs).toEqual({
+      workersEnabled: true,
+      concurrency: 2,
+      maxAttempts: 5,
+      leaseMs: 120_000,
+      pollMs: 500,
+      retryBaseMs: 2000,
+      shutdownGraceMs: 10_000,
+    });
+    expect(config.mem0).toEqual({ configPath: undefined, overrides: {}, telemetry: false });
     expect(config.mem0.telemetry).toBe(false);
     expect(config.limits).toEqual({
       maxMessageChars: 8000,
@@ -86,6 +99,11 @@ describe('loadConfig', () => {
     [{ OPENAI_BASE_URL: 'ftp://x' }, 'OPENAI_BASE_URL must use http: or https:'],
     [{ JWT_EXPIRATION_HOURS: '0' }, 'JWT_EXPIRATION_HOURS must be at least 1'],
     [{ ADMIN_USERNAME: 'boss' }, 'must be set together'],
+    [
+      { MEM0_CONFIG_PATH: '/nonexistent/mem0.json' },
+      'MEM0_CONFIG_PATH names a file that cannot be read',
+    ],
+    [{ MEMORY_WORKER_CONCURRENCY: '0' }, 'MEMORY_WORKER_CONCURRENCY must be at least 1'],
     [
       { ADMIN_USERNAME: 'x', ADMIN_EMAIL: 'nope', ADMIN_PASSWORD: 'short' },
       'ADMIN_USERNAME must be 3-32',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import {
@@ -87,6 +88,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     mem0: {
       configPath: read.string('MEM0_CONFIG_PATH'),
+      overrides: readJsonObjectFile(read, 'MEM0_CONFIG_PATH'),
       telemetry: read.bool('MEM0_TELEMETRY', false),
     },
     limits: {
@@ -186,4 +188,24 @@ export function adminAccountProblems(admin: AdminBootstrapConfig): string[] {
     problems.push('PASSWORD must be 8-128 characters');
   }
   return problems;
+}
+
+function readJsonObjectFile(read: EnvReader, name: string): Record<string, unknown> {
+  const path = read.raw(name);
+  if (path === undefined) return {};
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'utf8');
+  } catch {
+    return read.fail(name, `names a file that cannot be read: ${path}`, {});
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return parsed as Record<string, unknown>;
+    }
+  } catch {
+    // reported below
+  }
+  return read.fail(name, `must name a file holding a JSON object: ${path}`, {});
 }

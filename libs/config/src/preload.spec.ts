@@ -10,6 +10,12 @@ describe('prepareProcessEnv', () => {
     expect(env.MEM0_DIR).toBe(resolve('/srv/data', 'mem0'));
   });
 
+  it.each(['0', 'no', 'off', 'False', 'maybe'])('turns MEM0_TELEMETRY=%s into "false"', (value) => {
+    const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', MEM0_TELEMETRY: value };
+    prepareProcessEnv(env);
+    expect(env.MEM0_TELEMETRY).toBe('false');
+  });
+
   it('respects an explicit choice', () => {
     const env: NodeJS.ProcessEnv = { NODE_ENV: 'test', MEM0_TELEMETRY: 'true', MEM0_DIR: '/x' };
     prepareProcessEnv(env);

@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 export function prepareProcessEnv(env: NodeJS.ProcessEnv = process.env): void {
   const dotenv = resolve('.env');
   if (env.NODE_ENV !== 'test' && existsSync(dotenv)) process.loadEnvFile(dotenv);
-  if (env.MEM0_TELEMETRY === undefined || env.MEM0_TELEMETRY.trim() === '') {
-    env.MEM0_TELEMETRY = 'false';
-  }
+  // mem0 sends telemetry for any value but "false": only an explicit true keeps it on.
+  const telemetry = env.MEM0_TELEMETRY?.trim().toLowerCase();
+  env.MEM0_TELEMETRY = telemetry === 'true' || telemetry === '1' ? 'true' : 'false';
   if (env.MEM0_DIR === undefined || env.MEM0_DIR.trim() === '') {
     env.MEM0_DIR = resolve(env.DATA_DIR?.trim() || './data', 'mem0');
   }

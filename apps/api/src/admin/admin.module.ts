@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 
+import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AdminUsersController } from './admin-users.controller';
 import { AdminService } from './admin.service';
 
 @Module({
-  imports: [UsersModule],
+  imports: [SessionsModule, UsersModule],
   controllers: [AdminUsersController],
   providers: [AdminService],
 })

@@ -3,7 +3,6 @@ import { RevokedToken } from '@app/database';
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { UsersModule } from '../users/users.module';
@@ -11,12 +10,10 @@ import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { jwtKey } from './jwt-key';
-import { JwtStrategy } from './jwt.strategy';
 import { RevokedTokensRepository } from './revoked-tokens.repository';
 
 @Module({
   imports: [
-    PassportModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -27,17 +24,17 @@ import { RevokedTokensRepository } from './revoked-tokens.repository';
           issuer: config.auth.jwtIssuer,
           audience: config.auth.jwtAudience,
         },
+        verifyOptions: {
+          algorithms: [config.auth.jwtAlgorithm],
+          issuer: config.auth.jwtIssuer,
+          audience: config.auth.jwtAudience,
+        },
       }),
     }),
     TypeOrmModule.forFeature([RevokedToken]),
     UsersModule,
   ],
   controllers: [AuthController],
-  providers: [
-    AuthService,
-    JwtStrategy,
-    RevokedTokensRepository,
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
-  ],
+  providers: [AuthService, RevokedTokensRepository, { provide: APP_GUARD, useClass: JwtAuthGuard }],
 })
 export class AuthModule {}

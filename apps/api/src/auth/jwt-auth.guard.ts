@@ -1,37 +1,66 @@
 import { AuthenticatedUser, IS_PUBLIC_KEY, REQUIRES_ADMIN_KEY } from '@app/common';
 import {
+  CanActivate,
   ExecutionContext,
   ForbiddenException,
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
+import { JwtService } from '@nestjs/jwt';
+import type { Request } from 'express';
+import { ExtractJwt } from 'passport-jwt';
+
+import { AuthService } from './auth.service';
+import { TokenPayload } from './token-payload';
+
+const extractBearer = ExtractJwt.fromAuthHeaderAsBearerToken();
 
 /**
  * Global guard: every route needs a valid token unless marked @Public(); routes marked
- * @Authenticated({ admin: true }) also need the admin role.
+ * @Authenticated({ admin: true }) also need the admin role. The signature, algorithm (pinned),
+ * expiry, issuer and audience are checked by JwtService (configured in AuthModule); revocation
+ * and the user's current role by AuthService. Verification is done here rather than through
+ * passport's process-wide strategy registry, which would make two app instances in one process
+ * (tests) authenticate against each other's database.
  */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
-    super();
-  }
+export class JwtAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly jwt: JwtService,
+    private readonly auth: AuthService,
+  ) {}
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
-    await super.canActivate(context);
+    const request = context.switchToHttp().getRequest<Request & { user?: AuthenticatedUser }>();
+    const user = await this.authenticate(extractBearer(request));
+    request.user = user;
     const needsAdmin = this.reflector.getAllAndOverride<boolean>(REQUIRES_ADMIN_KEY, targets);
-    const user = context.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user;
     if (needsAdmin && user.role !== 'admin') throw new ForbiddenException('Admin role required');
     return true;
   }
 
-  /** Infrastructure errors (database down) propagate; every token problem is one plain 401. */
-  override handleRequest<TUser = AuthenticatedUser>(err: unknown, user: TUser | false): TUser {
-    if (err) throw err instanceof Error ? err : new Error('Authentication failed');
+  private async authenticate(token: string | null): Promise<AuthenticatedUser> {
+    const payload = token ? await this.verify(token) : null;
+    // Database errors propagate (503/500); every token problem is one plain 401.
+    const user = payload ? await this.auth.authenticate(payload) : null;
     if (!user) throw new UnauthorizedException('Invalid or missing access token');
     return user;
+  }
+
+  private async verify(token: string): Promise<TokenPayload | null> {
+    try {
+      const payload = await this.jwt.verifyAsync<Partial<TokenPayload>>(token);
+      const valid =
+        typeof payload.sub === 'string' &&
+        typeof payload.jti === 'string' &&
+        typeof payload.exp === 'number';
+      return valid ? (payload as TokenPayload) : null;
+    } catch {
+      return null;
+    }
   }
 }

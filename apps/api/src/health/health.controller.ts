@@ -8,6 +8,8 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 
+import { MemoryStoreHealthIndicator } from './memory-store.health';
+
 const DATABASE_PING_TIMEOUT_MS = 2000;
 
 @ApiTags('system')
@@ -17,6 +19,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly memoryStore: MemoryStoreHealthIndicator,
   ) {}
 
   /** Everything the service depends on; 503 when one is down. */
@@ -43,6 +46,7 @@ export class HealthController {
   private readiness(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.db.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
+      () => this.memoryStore.check('memory_store'),
     ]);
   }
 }

@@ -1,11 +1,15 @@
+import { AiModule } from '@app/ai';
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 
+import { ChatHealthController } from './chat-health.controller';
 import { HealthController } from './health.controller';
+import { MemoryStoreHealthIndicator } from './memory-store.health';
 import { SystemController } from './system.controller';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController, SystemController],
+  imports: [AiModule, TerminusModule.forRoot({ logger: false })],
+  controllers: [ChatHealthController, HealthController, SystemController],
+  providers: [MemoryStoreHealthIndicator],
 })
 export class HealthModule {}

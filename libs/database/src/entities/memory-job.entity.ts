@@ -2,7 +2,8 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typ
 
 import { User } from './user.entity';
 
-export const MEMORY_JOB_STATUSES = ['pending', 'running', 'done', 'failed'] as const;
+/** A job that succeeds is deleted; one that keeps failing stays as `failed` for people to see. */
+export const MEMORY_JOB_STATUSES = ['pending', 'running', 'failed'] as const;
 export type MemoryJobStatus = (typeof MEMORY_JOB_STATUSES)[number];
 
 /**

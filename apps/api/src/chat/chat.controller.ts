@@ -1,0 +1,49 @@
+import { Authenticated, DomainError, SelfUserId } from '@app/common';
+import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+
+import { ChatService } from './chat.service';
+import { ChatRequestDto, ChatResponseDto } from './dto/chat.dto';
+import { writeTurnAsSse } from './sse';
+
+@ApiTags('chat')
+@Authenticated()
+@Controller('api/v1/chat')
+export class ChatController {
+  constructor(private readonly chat: ChatService) {}
+
+  @Post(':user_id')
+  @HttpCode(200)
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({ type: ChatResponseDto, description: 'JSON, or SSE delta/done/error events' })
+  @ApiNotFoundResponse({ description: 'session_id is unknown or not yours' })
+  @ApiBadGatewayResponse({ description: 'The model failed; your message is kept' })
+  @ApiGatewayTimeoutResponse({ description: 'The model did not answer in time' })
+  @ApiServiceUnavailableResponse({ description: 'No model configured' })
+  async send(
+    @SelfUserId() userId: string,
+    @Body() request: ChatRequestDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ChatResponseDto | void> {
+    const wantsStream =
+      request.stream ??
+      req.accepts(['application/json', 'text/event-stream']) === 'text/event-stream';
+    if (!wantsStream) return this.chat.turn(userId, request);
+    const clientGone = new AbortController();
+    res.on('close', () => clientGone.abort());
+    const turn = await this.chat.streamTurn(userId, request, clientGone.signal);
+    await writeTurnAsSse(res, turn, clientGone.signal, (error) =>
+      error instanceof DomainError ? error.message : 'The answer was interrupted; try again',
+    );
+  }
+}

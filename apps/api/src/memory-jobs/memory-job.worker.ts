@@ -1,0 +1,128 @@
+import { MemoryStore } from '@app/ai';
+import { DomainError } from '@app/common';
+import { AppConfig } from '@app/config';
+import { MemoryJob } from '@app/database';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+
+import { MemoryExtractionService } from './memory-extraction.service';
+import { MemoryJobsRepository } from './memory-jobs.repository';
+
+/**
+ * Runs extraction jobs off the response path: polls the queue, runs up to `concurrency` jobs
+ * (never two of one user), retries with exponential backoff, and on shutdown stops claiming,
+ * lets running jobs finish for a bounded time and returns the rest to the queue.
+ */
+@Injectable()
+export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(MemoryJobWorker.name);
+  readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly running = new Map<string, { job: MemoryJob; done: Promise<void> }>();
+  private active = false;
+  private timer?: NodeJS.Timeout;
+  private ticking = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly jobs: MemoryJobsRepository,
+    private readonly extraction: MemoryExtractionService,
+    private readonly store: MemoryStore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.memoryJobs.workersEnabled && this.store.configured) this.start();
+  }
+
+  start(): void {
+    this.active = true;
+    this.schedule(0);
+  }
+
+  /** Called after a turn enqueues a job, so extraction starts now rather than at the next poll. */
+  wake(): void {
+    if (this.active) this.schedule(0);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.active = false;
+    clearTimeout(this.timer);
+    if (this.running.size === 0) return;
+    this.logger.log(`Waiting for ${this.running.size} memory job(s) to finish`);
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise(
+      (r) => (graceTimer = setTimeout(r, this.config.memoryJobs.shutdownGraceMs)),
+    );
+    await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), grace]);
+    clearTimeout(graceTimer);
+    for (const { job } of this.running.values()) await this.jobs.release(job, this.workerId);
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.active) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || !this.active) return;
+    this.ticking = true;
+    let claimed = 0;
+    try {
+      const { concurrency, leaseMs, maxAttempts } = this.config.memoryJobs;
+      await this.jobs.reclaimExpired(maxAttempts);
+      const free = concurrency - this.running.size;
+      if (free > 0) {
+        const jobs = await this.jobs.claim(this.workerId, free, leaseMs);
+        claimed = jobs.length;
+        for (const job of jobs) this.run(job);
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'Claiming memory jobs failed');
+    } finally {
+      this.ticking = false;
+      this.schedule(claimed > 0 ? 0 : this.config.memoryJobs.pollMs);
+    }
+  }
+
+  private run(job: MemoryJob): void {
+    const done = this.process(job).finally(() => {
+      this.running.delete(job.id);
+      this.schedule(0);
+    });
+    this.running.set(job.id, { job, done });
+  }
+
+  private async process(job: MemoryJob): Promise<void> {
+    const { leaseMs, maxAttempts, retryBaseMs } = this.config.memoryJobs;
+    const heartbeat = setInterval(
+      () => void this.jobs.heartbeat(job.id, this.workerId, leaseMs).catch(() => undefined),
+      Math.max(1000, leaseMs / 3),
+    );
+    try {
+      await this.extraction.extract(job);
+      await this.jobs.complete(job.id, this.workerId);
+    } catch (error) {
+      // Users see last_error: only a domain error's message is fit to show, never internals.
+      const message = error instanceof DomainError ? error.message : 'Memory extraction failed';
+      const retryAt =
+        job.attempts < maxAttempts
+          ? new Date(Date.now() + retryBaseMs * 2 ** (job.attempts - 1))
+          : null;
+      this.logger.warn(
+        { job_id: job.id, attempt: job.attempts, err: error },
+        retryAt ? 'Memory job failed; will retry' : 'Memory job failed for good',
+      );
+      await this.jobs.fail(job.id, this.workerId, message, retryAt).catch((e: unknown) => {
+        this.logger.error({ err: e, job_id: job.id }, 'Could not record the job failure');
+      });
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}

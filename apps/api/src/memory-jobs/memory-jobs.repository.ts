@@ -1,0 +1,207 @@
+import { MemoryJob } from '@app/database';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In, LessThan, QueryFailedError, Repository } from 'typeorm';
+
+export interface NewMemoryJob {
+  id: string;
+  userId: string;
+  sessionId: string;
+  messageId: string;
+  replyId: string;
+}
+
+const UNIQUE_VIOLATION = new Set(['ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE']);
+
+/**
+ * The durable extraction queue. Claiming is safe across processes: on MySQL/MariaDB candidates
+ * are locked with FOR UPDATE SKIP LOCKED in a READ COMMITTED transaction (ordered by the
+ * (status, run_at) index); on SQLite each claim is one atomic conditional UPDATE. Either way the
+ * unique `running_user_id` lets only one job per user run at a time.
+ */
+@Injectable()
+export class MemoryJobsRepository {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectRepository(MemoryJob) private readonly jobs: Repository<MemoryJob>,
+  ) {}
+
+  /** Inserts inside the caller's transaction, so the job exists exactly when the reply does. */
+  async enqueue(manager: EntityManager, job: NewMemoryJob, now: Date): Promise<void> {
+    await manager.insert(MemoryJob, {
+      ...job,
+      status: 'pending',
+      attempts: 0,
+      runAt: now,
+      leaseUntil: null,
+      lockedBy: null,
+      runningUserId: null,
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  async claim(workerId: string, limit: number, leaseMs: number): Promise<MemoryJob[]> {
+    const now = new Date();
+    if (this.dataSource.options.type === 'better-sqlite3') {
+      return this.claimFrom(
+        this.jobs.manager,
+        await this.candidates(this.jobs.manager, now, limit * 4, false),
+        workerId,
+        limit,
+        leaseMs,
+        now,
+      );
+    }
+    return this.dataSource.transaction('READ COMMITTED', async (manager) =>
+      this.claimFrom(
+        manager,
+        await this.candidates(manager, now, limit * 4, true),
+        workerId,
+        limit,
+        leaseMs,
+        now,
+      ),
+    );
+  }
+
+  private async candidates(
+    manager: EntityManager,
+    now: Date,
+    limit: number,
+    lock: boolean,
+  ): Promise<MemoryJob[]> {
+    const query = manager
+      .createQueryBuilder(MemoryJob, 'job')
+      .where('job.status = :status', { status: 'pending' })
+      .andWhere('job.runAt <= :now', { now })
+      .orderBy('job.status', 'ASC')
+      .addOrderBy('job.runAt', 'ASC')
+      .limit(limit);
+    if (lock) query.setLock('pessimistic_write').setOnLocked('skip_locked');
+    return query.getMany();
+  }
+
+  private async claimFrom(
+    manager: EntityManager,
+    candidates: MemoryJob[],
+    workerId: string,
+    limit: number,
+    leaseMs: number,
+    now: Date,
+  ): Promise<MemoryJob[]> {
+    if (candidates.length === 0) return [];
+    const busy = new Set(
+      (
+        await manager.find(MemoryJob, {
+          select: { runningUserId: true },
+          where: { status: 'running', userId: In([...new Set(candidates.map((c) => c.userId))]) },
+        })
+      ).map((j) => j.runningUserId),
+    );
+    const claimed: MemoryJob[] = [];
+    const leaseUntil = new Date(now.getTime() + leaseMs);
+    for (const job of candidates) {
+      if (claimed.length >= limit) break;
+      if (busy.has(job.userId)) continue;
+      busy.add(job.userId);
+      const changes = {
+        status: 'running' as const,
+        runningUserId: job.userId,
+        lockedBy: workerId,
+        leaseUntil,
+        attempts: job.attempts + 1,
+        updatedAt: now,
+      };
+      try {
+        const result = await manager.update(MemoryJob, { id: job.id, status: 'pending' }, changes);
+        if (result.affected === 1) claimed.push({ ...job, ...changes });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error; // another process runs this user's job
+      }
+    }
+    return claimed;
+  }
+
+  /** Extends the lease of a job this worker still holds; false when it was lost. */
+  async heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
+    const result = await this.jobs.update(
+      { id: jobId, lockedBy: workerId, status: 'running' },
+      { leaseUntil: new Date(Date.now() + leaseMs), updatedAt: new Date() },
+    );
+    return result.affected === 1;
+  }
+
+  /** A finished job leaves the queue. */
+  async complete(jobId: string, workerId: string): Promise<boolean> {
+    const result = await this.jobs.delete({ id: jobId, lockedBy: workerId, status: 'running' });
+    return result.affected === 1;
+  }
+
+  /** Back to the queue at `retryAt`, or `failed` for good when retryAt is null. */
+  async fail(jobId: string, workerId: string, error: string, retryAt: Date | null): Promise<void> {
+    await this.jobs.update(
+      { id: jobId, lockedBy: workerId, status: 'running' },
+      {
+        ...released(),
+        status: retryAt ? 'pending' : 'failed',
+        runAt: retryAt ?? new Date(),
+        lastError: error.slice(0, 1000),
+      },
+    );
+  }
+
+  /** Returns a job this worker gives up (shutdown) to the queue without counting the attempt. */
+  async release(job: MemoryJob, workerId: string): Promise<void> {
+    await this.jobs.update(
+      { id: job.id, lockedBy: workerId, status: 'running' },
+      {
+        ...released(),
+        status: 'pending',
+        attempts: Math.max(0, job.attempts - 1),
+        runAt: new Date(),
+      },
+    );
+  }
+
+  /** Jobs whose worker died (lease expired) go back to the queue, or fail once out of attempts. */
+  async reclaimExpired(maxAttempts: number): Promise<number> {
+    const now = new Date();
+    const expired = await this.jobs.find({
+      where: { status: 'running', leaseUntil: LessThan(now) },
+      take: 100,
+    });
+    for (const job of expired) {
+      const outOfAttempts = job.attempts >= maxAttempts;
+      await this.jobs.update(
+        { id: job.id, status: 'running', leaseUntil: LessThan(now) },
+        {
+          ...released(),
+          status: outOfAttempts ? 'failed' : 'pending',
+          runAt: now,
+          lastError: `Worker ${job.lockedBy ?? 'unknown'} stopped before finishing (lease expired)`,
+        },
+      );
+    }
+    return expired.length;
+  }
+
+  listForUser(userId: string): Promise<MemoryJob[]> {
+    return this.jobs.find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  countPending(): Promise<number> {
+    return this.jobs.countBy({ status: In(['pending', 'running']) });
+  }
+}
+
+function released() {
+  return { runningUserId: null, lockedBy: null, leaseUntil: null, updatedAt: new Date() };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: string }).code;
+  return code !== undefined && UNIQUE_VIOLATION.has(code);
+}

@@ -1,0 +1,102 @@
+import { Authenticated, PaginationQueryDto, SelfUserId } from '@app/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+
+import {
+  CreateSessionDto,
+  MessagePageDto,
+  RenameSessionDto,
+  SessionDto,
+  SessionPageDto,
+} from './dto/session.dto';
+import { SessionsService } from './sessions.service';
+
+const SessionId = () =>
+  Param(
+    'session_id',
+    new ParseUUIDPipe({
+      version: '4',
+      exceptionFactory: () => new BadRequestException('session_id must be a UUID'),
+    }),
+  );
+
+@ApiTags('sessions')
+@Authenticated()
+@ApiParam({ name: 'user_id', format: 'uuid', description: "The caller's own id" })
+@ApiForbiddenResponse({ description: "user_id is not the caller's id" })
+@Controller('api/v1/chat/:user_id/sessions')
+export class SessionsController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Get()
+  @ApiOkResponse({ type: SessionPageDto, description: 'Newest activity first' })
+  list(@SelfUserId() userId: string, @Query() page: PaginationQueryDto): Promise<SessionPageDto> {
+    return this.sessions.listForUser(userId, page.limit, page.offset);
+  }
+
+  @Post()
+  @ApiCreatedResponse({ type: SessionDto })
+  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
+  async create(@SelfUserId() userId: string, @Body() dto: CreateSessionDto): Promise<SessionDto> {
+    return SessionDto.from(await this.sessions.createForUser(userId, dto.title), 0);
+  }
+
+  @Get(':session_id')
+  @ApiOkResponse({ type: SessionDto })
+  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  show(@SelfUserId() userId: string, @SessionId() sessionId: string): Promise<SessionDto> {
+    return this.sessions.showForUser(userId, sessionId);
+  }
+
+  @Patch(':session_id')
+  @ApiOkResponse({ type: SessionDto, description: 'Renamed; counts as activity' })
+  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
+  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  rename(
+    @SelfUserId() userId: string,
+    @SessionId() sessionId: string,
+    @Body() dto: RenameSessionDto,
+  ): Promise<SessionDto> {
+    return this.sessions.renameForUser(userId, sessionId, dto.title);
+  }
+
+  @Delete(':session_id')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted with its messages; memories stay' })
+  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  async remove(@SelfUserId() userId: string, @SessionId() sessionId: string): Promise<void> {
+    await this.sessions.deleteForUser(userId, sessionId);
+  }
+
+  @Get(':session_id/messages')
+  @ApiOkResponse({ type: MessagePageDto, description: 'Oldest first' })
+  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  messages(
+    @SelfUserId() userId: string,
+    @SessionId() sessionId: string,
+    @Query() page: PaginationQueryDto,
+  ): Promise<MessagePageDto> {
+    return this.sessions.messagesForUser(userId, sessionId, page.limit, page.offset);
+  }
+}

@@ -1,0 +1,103 @@
+import { ChatSession, Message } from '@app/database';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { ObjectLiteral, Repository } from 'typeorm';
+
+@Injectable()
+export class SessionsRepository {
+  constructor(
+    @InjectRepository(ChatSession) private readonly sessions: Repository<ChatSession>,
+    @InjectRepository(Message) private readonly messages: Repository<Message>,
+  ) {}
+
+  /** Newest activity first; the id breaks ties so that pages never overlap. */
+  findPageForUser(userId: string, limit: number, offset: number): Promise<[ChatSession[], number]> {
+    return this.sessions.findAndCount({
+      where: { userId },
+      order: { updatedAt: 'DESC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+  }
+
+  findForUser(userId: string, sessionId: string): Promise<ChatSession | null> {
+    return this.sessions.findOneBy({ id: sessionId, userId });
+  }
+
+  async insert(session: ChatSession): Promise<ChatSession> {
+    await this.sessions.insert(session);
+    return session;
+  }
+
+  async update(
+    sessionId: string,
+    changes: Partial<Pick<ChatSession, 'title' | 'updatedAt'>>,
+  ): Promise<void> {
+    await this.sessions.update({ id: sessionId }, changes);
+  }
+
+  /** Deletes the session (its messages cascade) if the user owns it; false when nothing matched. */
+  async deleteForUser(userId: string, sessionId: string): Promise<boolean> {
+    const result = await this.sessions.delete({ id: sessionId, userId });
+    return (result.affected ?? 0) > 0;
+  }
+
+  countMessages(sessionId: string): Promise<number> {
+    return this.messages.countBy({ sessionId });
+  }
+
+  /** Oldest first; the id breaks ties. */
+  findMessagePage(sessionId: string, limit: number, offset: number): Promise<[Message[], number]> {
+    return this.messages.findAndCount({
+      where: { sessionId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+  }
+
+  /** The session's last `limit` messages, newest first. */
+  findLastMessages(sessionId: string, limit: number): Promise<Message[]> {
+    return this.messages.find({
+      where: { sessionId },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
+    });
+  }
+
+  /** Message count per session id, in one grouped query. Sessions without messages are absent. */
+  countMessagesBySession(sessionIds: string[]): Promise<Map<string, number>> {
+    return countGrouped(this.messages, 'sessionId', sessionIds);
+  }
+
+  /** Session count per user id, in one grouped query. */
+  countSessionsByUser(userIds: string[]): Promise<Map<string, number>> {
+    return countGrouped(this.sessions, 'userId', userIds);
+  }
+
+  /** Message count per user id, in one grouped query. */
+  countMessagesByUser(userIds: string[]): Promise<Map<string, number>> {
+    return countGrouped(this.messages, 'userId', userIds);
+  }
+}
+
+/**
+ * `SELECT key, COUNT(*) … WHERE key IN (…) GROUP BY key`: only the grouped column and the
+ * aggregate are selected, so it is valid under MySQL's ONLY_FULL_GROUP_BY.
+ */
+async function countGrouped<T extends ObjectLiteral>(
+  repository: Repository<T>,
+  property: keyof T & string,
+  keys: string[],
+): Promise<Map<string, number>> {
+  if (keys.length === 0) return new Map();
+  const rows = await repository
+    .createQueryBuilder('t')
+    .select(`t.${property}`, 'group_key')
+    .addSelect('COUNT(*)', 'group_count')
+    .where(`t.${property} IN (:...keys)`, { keys })
+    .groupBy(`t.${property}`)
+    .getRawMany<{ group_key: string; group_count: number | string }>();
+  // MySQL drivers return COUNT(*) as a string (BIGINT), SQLite as a number.
+  return new Map(rows.map((row) => [row.group_key, Number(row.group_count)]));
+}

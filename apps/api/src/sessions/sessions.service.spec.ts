@@ -1,0 +1,176 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { ChatSession, Message } from '@app/database';
+
+import { SessionsRepository } from './sessions.repository';
+import { SessionsService, titleFromMessage } from './sessions.service';
+
+const NOT_FOUND = new DomainError(ErrorCode.NotFound, 'Session not found');
+
+const session: ChatSession = {
+  id: 's1',
+  userId: 'u1',
+  title: 'Old',
+  createdAt: new Date('2025-01-01T00:00:00.000Z'),
+  updatedAt: new Date('2025-01-02T00:00:00.000Z'),
+};
+
+const message = (id: string): Message => ({
+  id,
+  sessionId: 's1',
+  userId: 'u1',
+  role: 'user',
+  content: id,
+  model: null,
+  promptTokens: null,
+  completionTokens: null,
+  latencyMs: null,
+  createdAt: new Date(),
+});
+
+describe('titleFromMessage', () => {
+  it.each([
+    ['a short message as it is', 'Hello there', 'Hello there'],
+    ['the first non-blank line only', '\n  \nPlan my trip\nto Lisbon', 'Plan my trip'],
+    ['whitespace collapsed and trimmed', '  What\tis   the\u00a0weather  ', 'What is the weather'],
+    ['"New chat" for an empty message', '', 'New chat'],
+    ['"New chat" for whitespace only', ' \n\t \r\n', 'New chat'],
+  ])('takes %s', (_name, input, expected) => {
+    expect(titleFromMessage(input)).toBe(expected);
+  });
+
+  it('keeps exactly 60 characters uncut', () => {
+    const sixty = 'x'.repeat(60);
+    expect(titleFromMessage(sixty)).toBe(sixty);
+  });
+
+  it('cuts a long line on a word boundary with an ellipsis, within 60 characters', () => {
+    const words = 'Could you please help me plan a two week holiday in Portugal this summer';
+    const title = titleFromMessage(words);
+    expect(title).toBe('Could you please help me plan a two week holiday in…');
+    expect(Array.from(title).length).toBeLessThanOrEqual(60);
+  });
+
+  it('cuts right after a word that ends at the limit', () => {
+    const first = 'a'.repeat(59);
+    expect(titleFromMessage(`${first} more words`)).toBe(`${first}…`);
+  });
+
+  it('hard-cuts one very long word', () => {
+    expect(titleFromMessage('z'.repeat(100))).toBe(`${'z'.repeat(59)}…`);
+  });
+
+  it('never splits an emoji', () => {
+    const title = titleFromMessage('😀'.repeat(70));
+    expect(title).toBe(`${'😀'.repeat(59)}…`);
+    expect(title).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/);
+  });
+});
+
+describe('SessionsService', () => {
+  let repo: Record<keyof SessionsRepository, jest.Mock>;
+  let service: SessionsService;
+
+  beforeEach(() => {
+    repo = {
+      findPageForUser: jest.fn().mockResolvedValue([[session], 1]),
+      findForUser: jest.fn().mockResolvedValue(null),
+      insert: jest.fn((s: ChatSession) => Promise.resolve(s)),
+      update: jest.fn().mockResolvedValue(undefined),
+      deleteForUser: jest.fn().mockResolvedValue(false),
+      countMessages: jest.fn().mockResolvedValue(0),
+      findMessagePage: jest.fn().mockResolvedValue([[], 0]),
+      findLastMessages: jest.fn().mockResolvedValue([]),
+      countMessagesBySession: jest.fn().mockResolvedValue(new Map()),
+      countSessionsByUser: jest.fn().mockResolvedValue(new Map()),
+      countMessagesByUser: jest.fn().mockResolvedValue(new Map()),
+    };
+    service = new SessionsService(repo as unknown as SessionsRepository);
+  });
+
+  describe('a session that is missing or not the caller’s is "not found"', () => {
+    it.each([
+      ['getForUser', (s: SessionsService) => s.getForUser('u1', 's1')],
+      ['showForUser', (s: SessionsService) => s.showForUser('u1', 's1')],
+      ['renameForUser', (s: SessionsService) => s.renameForUser('u1', 's1', 'New')],
+      ['messagesForUser', (s: SessionsService) => s.messagesForUser('u1', 's1', 20, 0)],
+      ['deleteForUser', (s: SessionsService) => s.deleteForUser('u1', 's1')],
+    ])('%s', async (_name, call) => {
+      await expect(call(service)).rejects.toThrow(NOT_FOUND);
+      await expect(call(service)).rejects.toMatchObject({ code: ErrorCode.NotFound });
+      expect(repo.update).not.toHaveBeenCalled();
+      expect(repo.findMessagePage).not.toHaveBeenCalled();
+    });
+
+    it('looks the session up by owner and id together', async () => {
+      await service.getForUser('u1', 's1').catch(() => undefined);
+      expect(repo.findForUser).toHaveBeenCalledWith('u1', 's1');
+    });
+  });
+
+  it('creates a session with a UUID, the trimmed title and equal timestamps', async () => {
+    const created = await service.createForUser('u1', '  Trip  ');
+    expect(created).toMatchObject({ userId: 'u1', title: 'Trip' });
+    expect(created.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(created.updatedAt).toEqual(created.createdAt);
+  });
+
+  it.each([undefined, '', '   '])('titles a session "New chat" given %p', async (title) => {
+    expect((await service.createForUser('u1', title)).title).toBe('New chat');
+  });
+
+  it('renames and bumps updated_at', async () => {
+    repo.findForUser.mockResolvedValue(session);
+    repo.countMessages.mockResolvedValue(3);
+    const renamed = await service.renameForUser('u1', 's1', 'New');
+    expect(renamed).toMatchObject({ id: 's1', title: 'New', message_count: 3 });
+    expect(new Date(renamed.updated_at).getTime()).toBeGreaterThan(session.updatedAt.getTime());
+    expect(repo.update).toHaveBeenCalledWith('s1', {
+      title: 'New',
+      updatedAt: expect.any(Date),
+    });
+  });
+
+  it('lists with message counts from one grouped lookup', async () => {
+    repo.countMessagesBySession.mockResolvedValue(new Map([['s1', 4]]));
+    const page = await service.listForUser('u1', 20, 0);
+    expect(page).toEqual({
+      items: [
+        {
+          id: 's1',
+          title: 'Old',
+          created_at: '2025-01-01T00:00:00.000Z',
+          updated_at: '2025-01-02T00:00:00.000Z',
+          message_count: 4,
+        },
+      ],
+      total: 1,
+      limit: 20,
+      offset: 0,
+    });
+    expect(repo.countMessagesBySession).toHaveBeenCalledTimes(1);
+    expect(repo.countMessagesBySession).toHaveBeenCalledWith(['s1']);
+  });
+
+  it('recentMessages returns the last ones oldest first, and nothing for 0', async () => {
+    repo.findLastMessages.mockResolvedValue([message('m3'), message('m2')]);
+    expect((await service.recentMessages('s1', 2)).map((m) => m.id)).toEqual(['m2', 'm3']);
+    expect(repo.findLastMessages).toHaveBeenCalledWith('s1', 2);
+    repo.findLastMessages.mockClear();
+    expect(await service.recentMessages('s1', 0)).toEqual([]);
+    expect(repo.findLastMessages).not.toHaveBeenCalled();
+  });
+
+  it('touch sets updated_at', async () => {
+    const at = new Date('2025-02-03T04:05:06.007Z');
+    await service.touch('s1', at);
+    expect(repo.update).toHaveBeenCalledWith('s1', { updatedAt: at });
+  });
+
+  it('counts per user with zeros for users without rows', async () => {
+    repo.countSessionsByUser.mockResolvedValue(new Map([['u1', 2]]));
+    repo.countMessagesByUser.mockResolvedValue(new Map([['u1', 5]]));
+    const counts = await service.countsForUsers(['u1', 'u2']);
+    expect(counts.get('u1')).toEqual({ sessionCount: 2, messageCount: 5 });
+    expect(counts.get('u2')).toEqual({ sessionCount: 0, messageCount: 0 });
+  });
+});

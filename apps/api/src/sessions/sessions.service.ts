@@ -1,0 +1,135 @@
+import { DomainError, ErrorCode, Page } from '@app/common';
+import { ChatSession, Message } from '@app/database';
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+
+import { MAX_TITLE_LENGTH, MessageDto, SessionDto } from './dto/session.dto';
+import { SessionsRepository } from './sessions.repository';
+
+export const DEFAULT_SESSION_TITLE = 'New chat';
+const MESSAGE_TITLE_LENGTH = 60;
+
+export interface UserChatCounts {
+  sessionCount: number;
+  messageCount: number;
+}
+
+/**
+ * A session title from a chat message: its first non-blank line, whitespace collapsed, cut to
+ * 60 characters on a word boundary with "…" when cut (the "…" counts in the 60).
+ */
+export function titleFromMessage(message: string): string {
+  const line = message.split(/\r\n|\r|\n/).find((l) => l.trim() !== '') ?? '';
+  // Code points, so an emoji is never split in half.
+  const chars = Array.from(line.replace(/\s+/g, ' ').trim());
+  if (chars.length === 0) return DEFAULT_SESSION_TITLE;
+  if (chars.length <= MESSAGE_TITLE_LENGTH) return chars.join('');
+  const room = MESSAGE_TITLE_LENGTH - 1;
+  let cut = room;
+  if (chars[room] !== ' ') {
+    const lastSpace = chars.lastIndexOf(' ', room - 1);
+    // One very long word: a hard cut keeps more of the title than cutting back to its start.
+    if (lastSpace >= room / 2) cut = lastSpace;
+  }
+  return `${chars.slice(0, cut).join('').trimEnd()}…`;
+}
+
+@Injectable()
+export class SessionsService {
+  constructor(private readonly sessions: SessionsRepository) {}
+
+  async listForUser(userId: string, limit: number, offset: number): Promise<Page<SessionDto>> {
+    const [sessions, total] = await this.sessions.findPageForUser(userId, limit, offset);
+    const counts = await this.sessions.countMessagesBySession(sessions.map((s) => s.id));
+    const items = sessions.map((s) => SessionDto.from(s, counts.get(s.id) ?? 0));
+    return { items, total, limit, offset };
+  }
+
+  createForUser(userId: string, title?: string): Promise<ChatSession> {
+    const now = new Date();
+    return this.sessions.insert({
+      id: randomUUID(),
+      userId,
+      title: normalizeTitle(title),
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  /** The user's session; another user's session is "not found" too, so ids reveal nothing. */
+  async getForUser(userId: string, sessionId: string): Promise<ChatSession> {
+    const session = await this.sessions.findForUser(userId, sessionId);
+    if (!session) throw new DomainError(ErrorCode.NotFound, 'Session not found');
+    return session;
+  }
+
+  async showForUser(userId: string, sessionId: string): Promise<SessionDto> {
+    const session = await this.getForUser(userId, sessionId);
+    return SessionDto.from(session, await this.sessions.countMessages(session.id));
+  }
+
+  /** A rename counts as activity: the session moves to the top of the list. */
+  async renameForUser(userId: string, sessionId: string, title: string): Promise<SessionDto> {
+    const session = await this.getForUser(userId, sessionId);
+    const changes = { title: normalizeTitle(title), updatedAt: new Date() };
+    await this.sessions.update(session.id, changes);
+    return SessionDto.from(
+      { ...session, ...changes },
+      await this.sessions.countMessages(session.id),
+    );
+  }
+
+  /** The session and its messages (the foreign key cascades); the user's memories stay. */
+  async deleteForUser(userId: string, sessionId: string): Promise<void> {
+    if (!(await this.sessions.deleteForUser(userId, sessionId))) {
+      throw new DomainError(ErrorCode.NotFound, 'Session not found');
+    }
+  }
+
+  async messagesForUser(
+    userId: string,
+    sessionId: string,
+    limit: number,
+    offset: number,
+  ): Promise<Page<MessageDto>> {
+    const session = await this.getForUser(userId, sessionId);
+    const [messages, total] = await this.sessions.findMessagePage(session.id, limit, offset);
+    return { items: messages.map((m) => MessageDto.from(m)), total, limit, offset };
+  }
+
+  /** Records activity in the session at `at`. */
+  async touch(sessionId: string, at: Date): Promise<void> {
+    await this.sessions.update(sessionId, { updatedAt: at });
+  }
+
+  /** The session's last `limit` messages, oldest first, as model context. */
+  async recentMessages(sessionId: string, limit: number): Promise<Message[]> {
+    // TypeORM reads `take: 0` as "no limit".
+    if (limit <= 0) return [];
+    const newestFirst = await this.sessions.findLastMessages(sessionId, limit);
+    return newestFirst.reverse();
+  }
+
+  /** Session and message counts for each of the given users, in one query per count. */
+  async countsForUsers(userIds: string[]): Promise<Map<string, UserChatCounts>> {
+    const [sessions, messages] = await Promise.all([
+      this.sessions.countSessionsByUser(userIds),
+      this.sessions.countMessagesByUser(userIds),
+    ]);
+    return new Map(
+      userIds.map((id) => [
+        id,
+        { sessionCount: sessions.get(id) ?? 0, messageCount: messages.get(id) ?? 0 },
+      ]),
+    );
+  }
+}
+
+/** Trimmed, never empty, and within the column's length whatever the caller passed. */
+function normalizeTitle(title: string | undefined): string {
+  const trimmed = Array.from(title?.trim() ?? '')
+    .slice(0, MAX_TITLE_LENGTH)
+    .join('')
+    .trim();
+  return trimmed === '' ? DEFAULT_SESSION_TITLE : trimmed;
+}

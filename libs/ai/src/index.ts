@@ -1,0 +1,4 @@
+export * from './ai.module';
+export * from './llm.client';
+export * from './mem0-config';
+export * from './memory.store';

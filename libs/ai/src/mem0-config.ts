@@ -1,0 +1,48 @@
+import { AppConfig } from '@app/config';
+import { join } from 'node:path';
+
+type Json = Record<string, unknown>;
+
+/**
+ * Mem0's configuration, built from the environment: embedder and extraction LLM through the same
+ * OpenAI-compatible endpoint, every store under DATA_DIR/mem0, then MEM0_CONFIG_PATH merged over it
+ * (e.g. a Qdrant or pgvector vector store, a reranker).
+ */
+export function buildMem0Config(config: AppConfig): Json {
+  const { apiKey, baseUrl, model, embeddingModel, embeddingDims, timeoutMs } = config.openai;
+  const dir = join(config.dataDir, 'mem0');
+  const endpoint = { apiKey: apiKey ?? 'not-needed', ...(baseUrl ? { baseURL: baseUrl } : {}) };
+  const built: Json = {
+    version: 'v1.1',
+    embedder: {
+      provider: 'openai',
+      config: { ...endpoint, model: embeddingModel, embeddingDims },
+    },
+    llm: { provider: 'openai', config: { ...endpoint, model, timeout: timeoutMs } },
+    vectorStore: {
+      provider: 'memory',
+      config: {
+        collectionName: 'memories',
+        dimension: embeddingDims,
+        dbPath: join(dir, 'vector_store.db'),
+      },
+    },
+    historyStore: { provider: 'sqlite', config: { historyDbPath: join(dir, 'history.db') } },
+  };
+  return deepMerge(built, config.mem0.overrides);
+}
+
+/** Objects merge key by key; anything else in `over` replaces what `base` had. */
+export function deepMerge(base: Json, over: Json): Json {
+  const merged: Json = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = merged[key];
+    merged[key] =
+      isObject(current) && isObject(value) ? deepMerge(current, value) : structuredClone(value);
+  }
+  return merged;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,202 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { AppConfig } from '@app/config';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Memory, MemoryConfig } from 'mem0ai/oss';
+
+import { buildMem0Config } from './mem0-config';
+
+export interface MemoryRecord {
+  id: string;
+  memory: string;
+  score?: number;
+  createdAt?: string;
+  updatedAt?: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface MemoryHistoryEntry {
+  id: string;
+  memoryId: string;
+  previousValue: string | null;
+  newValue: string | null;
+  action: string;
+  createdAt: string | null;
+}
+
+/** Metadata every memory carries: where it was learned. */
+export interface MemorySource {
+  session_id: string;
+  message_id: string;
+  job_id: string;
+}
+
+interface Mem0Item {
+  id: string;
+  memory: string;
+  score?: number;
+  createdAt?: string;
+  updatedAt?: string;
+  metadata?: Record<string, unknown>;
+  user_id?: string;
+}
+
+interface Mem0HistoryRow {
+  id: string | number;
+  memory_id: string;
+  previous_value: string | null;
+  new_value: string | null;
+  action: string;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LIST_LIMIT = 10_000;
+
+/**
+ * The user's long-term memory (mem0), keyed only by a verified user id. mem0 treats "*" as
+ * "every user" and does not check owners on get/update/delete/history, so this class does.
+ */
+@Injectable()
+export class MemoryStore {
+  private readonly logger = new Logger(MemoryStore.name);
+  private memory?: Promise<Memory>;
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** Mem0 needs the same OpenAI-compatible endpoint as the chat model. */
+  get configured(): boolean {
+    return this.config.openai.apiKey !== undefined || this.config.openai.baseUrl !== undefined;
+  }
+
+  async search(userId: string, query: string, limit: number): Promise<MemoryRecord[]> {
+    const memory = await this.mem0(userId);
+    const found = await this.call(() =>
+      memory.search(query, { filters: { user_id: userId }, topK: limit }),
+    );
+    return found.results.map((item) => toRecord(item as Mem0Item));
+  }
+
+  async add(
+    userId: string,
+    messages: { role: string; content: string }[],
+    source: MemorySource,
+  ): Promise<void> {
+    const memory = await this.mem0(userId);
+    await this.call(() => memory.add(messages, { userId, metadata: { ...source } }));
+  }
+
+  async list(userId: string): Promise<MemoryRecord[]> {
+    const memory = await this.mem0(userId);
+    const all = await this.call(() =>
+      memory.getAll({ filters: { user_id: userId }, topK: LIST_LIMIT }),
+    );
+    return all.results.map((item) => toRecord(item as Mem0Item));
+  }
+
+  /** The memory if it exists and is this user's; null otherwise (never another user's). */
+  async get(userId: string, memoryId: string): Promise<MemoryRecord | null> {
+    const memory = await this.mem0(userId);
+    if (!UUID.test(memoryId)) return null;
+    const item = await this.call<Mem0Item | null>(() => memory.get(memoryId));
+    return item && item.user_id === userId ? toRecord(item) : null;
+  }
+
+  async update(userId: string, memoryId: string, text: string): Promise<MemoryRecord> {
+    await this.requireOwn(userId, memoryId);
+    const memory = await this.mem0(userId);
+    await this.call(() => memory.update(memoryId, { text }));
+    const updated = await this.get(userId, memoryId);
+    if (!updated) throw new DomainError(ErrorCode.NotFound, 'Memory not found');
+    return updated;
+  }
+
+  async delete(userId: string, memoryId: string): Promise<void> {
+    await this.requireOwn(userId, memoryId);
+    const memory = await this.mem0(userId);
+    await this.call(() => memory.delete(memoryId));
+  }
+
+  async deleteAll(userId: string): Promise<void> {
+    const memory = await this.mem0(userId);
+    await this.call(() => memory.deleteAll({ userId }));
+  }
+
+  async history(userId: string, memoryId: string): Promise<MemoryHistoryEntry[]> {
+    await this.requireOwn(userId, memoryId);
+    const memory = await this.mem0(userId);
+    const rows = (await this.call(() => memory.history(memoryId))) as unknown as Mem0HistoryRow[];
+    return rows.map((row) => ({
+      id: String(row.id),
+      memoryId: row.memory_id,
+      previousValue: row.previous_value,
+      newValue: row.new_value,
+      action: row.action,
+      // mem0 writes an UPDATE row with the memory's creation time and the real time in updated_at.
+      createdAt: row.updated_at ?? row.created_at,
+    }));
+  }
+
+  /** Touches the vector store without any model call; throws when it is unusable. */
+  async ping(): Promise<void> {
+    const memory = await this.instance();
+    await memory.getAll({ filters: { user_id: '00000000-0000-4000-8000-000000000000' }, topK: 1 });
+  }
+
+  private async requireOwn(userId: string, memoryId: string): Promise<void> {
+    if (!(await this.get(userId, memoryId))) {
+      throw new DomainError(ErrorCode.NotFound, 'Memory not found');
+    }
+  }
+
+  /** The one mem0 instance, for a user id that must be a real (UUID) id: never "*" or client input. */
+  private mem0(userId: string): Promise<Memory> {
+    if (!UUID.test(userId)) throw new Error('MemoryStore needs a verified user id');
+    return this.instance();
+  }
+
+  private instance(): Promise<Memory> {
+    if (!this.configured) {
+      throw new DomainError(
+        ErrorCode.NotConfigured,
+        'Memory is not available: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)',
+      );
+    }
+    this.memory ??= import('mem0ai/oss').then(
+      ({ Memory }) => new Memory(buildMem0Config(this.config) as unknown as MemoryConfig),
+    );
+    return this.memory;
+  }
+
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      this.logger.warn({ err: error }, 'Memory store call failed');
+      // mem0 wraps a failed model call in an LLMError carrying the HTTP error as its cause.
+      const failure = error as { name?: string; status?: unknown; cause?: { status?: unknown } };
+      const status = failure.status ?? failure.cause?.status;
+      if (typeof status !== 'number') {
+        throw new DomainError(ErrorCode.Unavailable, 'The memory store is unavailable; try again');
+      }
+      throw new DomainError(
+        ErrorCode.UpstreamFailed,
+        failure.name === 'LLMError'
+          ? 'The model service failed; try again'
+          : 'The embedding service failed; try again',
+      );
+    }
+  }
+}
+
+function toRecord(item: Mem0Item): MemoryRecord {
+  return {
+    id: item.id,
+    memory: item.memory,
+    score: item.score,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+    metadata: item.metadata ?? {},
+  };
+}

@@ -1,4 +1,5 @@
 import { MemoryJob } from '@app/database';
+import { request } from 'node:http';
 import { DataSource } from 'typeorm';
 
 import { MemoryJobWorker } from '../apps/api/src/memory-jobs/memory-job.worker';
@@ -389,6 +390,98 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
     expect(events.filter((e) => e.event === 'delta')).toHaveLength(2);
     expect(events.at(-1)?.event).toBe('error');
     expect((events.at(-1)?.data as { message: string }).message).toMatch(/try again/);
+    await t.http().get('/health/live').expect(200);
+  });
+
+  it('ends a stream that stalls mid-way with an error event and keeps what arrived', async () => {
+    const app = await subApp({ OPENAI_TIMEOUT_MS: '300' });
+    try {
+      const u = await registerUser(app);
+      double.stallStreamAfter(2);
+      const res = await app
+        .http()
+        .post(chatPath(u))
+        .set(bearer(u.token))
+        .send({ message: 'one two three four five', stream: true })
+        .buffer(true)
+        .parse(rawText)
+        .expect(200);
+      const events = parseSse(res);
+      const deltas = events
+        .filter((e) => e.event === 'delta')
+        .map((e) => (e.data as { content: string }).content);
+      expect(deltas).toEqual(['Echo: ', 'one ']);
+      expect(events.at(-1)).toEqual({
+        event: 'error',
+        data: { message: 'The model stopped answering; try again' },
+      });
+      const [session] = (
+        await app
+          .http()
+          .get(`${chatPath(u)}/sessions`)
+          .set(bearer(u.token))
+      ).body.items;
+      const messages = await app
+        .http()
+        .get(`${chatPath(u)}/sessions/${session.id}/messages`)
+        .set(bearer(u.token));
+      expect(messages.body.items.map((m: { content: string }) => m.content)).toEqual([
+        'one two three four five',
+        'Echo: one ',
+      ]);
+    } finally {
+      double.reset();
+      await app.close();
+    }
+  });
+
+  it('handles a client that disconnects mid-stream: stores what arrived, stays up', async () => {
+    const u = await registerUser(t);
+    await drained();
+    double.stallStreamAfter(2);
+    const server = t.app.getHttpServer() as import('node:http').Server;
+    if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          port,
+          host: '127.0.0.1',
+          method: 'POST',
+          path: chatPath(u),
+          headers: { ...bearer(u.token), 'content-type': 'application/json' },
+        },
+        (res) => {
+          let seen = '';
+          res.on('data', (chunk: Buffer) => {
+            seen += chunk.toString();
+            if ((seen.match(/event: delta/g) ?? []).length >= 2) {
+              req.destroy();
+              resolve();
+            }
+          });
+        },
+      );
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ message: 'one two three four', stream: true }));
+      setTimeout(() => reject(new Error('no deltas arrived')), 5000);
+    });
+    const sessions = await eventually(async () => {
+      const list = await t
+        .http()
+        .get(`${chatPath(u)}/sessions`)
+        .set(bearer(u.token));
+      return list.body.items[0]?.message_count === 2 ? list.body.items : undefined;
+    }, 'the partial reply to be stored');
+    const messages = await t
+      .http()
+      .get(`${chatPath(u)}/sessions/${sessions[0].id}/messages`)
+      .set(bearer(u.token));
+    expect(messages.body.items.map((m: { content: string }) => m.content)).toEqual([
+      'one two three four',
+      'Echo: one ',
+    ]);
+    double.reset();
     await t.http().get('/health/live').expect(200);
   });
 

@@ -1,22 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 
+import { freePort, RunningProcess, runEntry } from './support/process';
 import { newDataDir } from './support/test-app';
-
-const ROOT = join(__dirname, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 async function waitFor(url: string, child: ChildProcess, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -37,37 +23,22 @@ async function waitFor(url: string, child: ChildProcess, timeoutMs = 45_000): Pr
  * with no database server and no API key), shut down by SIGTERM.
  */
 describe('server process', () => {
+  let server: RunningProcess;
   let child: ChildProcess;
-  let output = '';
   let base: string;
+  const output = () => server.output();
 
   beforeAll(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    child = spawn(
-      process.execPath,
-      [
-        '-r',
-        'ts-node/register/transpile-only',
-        '-r',
-        'tsconfig-paths/register',
-        'apps/api/src/main.ts',
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH,
-          NODE_ENV: 'development',
-          DATA_DIR: newDataDir(),
-          API_HOST: '127.0.0.1',
-          API_PORT: String(port),
-          BCRYPT_COST: '12',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    server = runEntry('apps/api/src/main.ts', {
+      NODE_ENV: 'development',
+      DATA_DIR: newDataDir(),
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
+      BCRYPT_COST: '12',
+    });
+    child = server.child;
     await waitFor(`${base}/health/live`, child);
   });
 
@@ -78,14 +49,16 @@ describe('server process', () => {
   it('starts on SQLite with a generated secret, logging JSON with request ids', async () => {
     const res = await fetch(`${base}/health`);
     expect(res.status).toBe(200);
-    expect(output).toContain('JWT_SECRET is unset');
-    const lines = output.split('\n').filter((l) => l.startsWith('{'));
+    expect(output()).toContain('JWT_SECRET is unset');
+    const lines = output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
     await fetch(`${base}/`, { headers: { 'X-Request-Id': 'process-test-1' } });
     await new Promise((r) => setTimeout(r, 100));
-    expect(output).toContain('"request_id":"process-test-1"');
-    expect(output).not.toContain('authorization');
+    expect(output()).toContain('"request_id":"process-test-1"');
+    expect(output()).not.toContain('authorization');
   });
 
   it('finishes an in-flight request on SIGTERM, then exits cleanly', async () => {
@@ -107,6 +80,6 @@ describe('server process', () => {
     // Nest re-raises the signal once its shutdown hooks are done, so the process ends by SIGTERM.
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
-    expect(output).toContain('SIGTERM received');
+    expect(output()).toContain('SIGTERM received');
   });
 });

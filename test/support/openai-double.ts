@@ -152,6 +152,7 @@ export class OpenAiTestDouble {
   private hangs = new Set<PathFilter>();
   private held = new Set<() => void>();
   private streamFailAfter?: number;
+  private streamStallAfter?: number;
   private extractor: Extractor = defaultExtractor;
   private reply: ReplyFn = defaultReply;
   private counter = 0;
@@ -200,6 +201,7 @@ export class OpenAiTestDouble {
     this.latency.clear();
     this.hangs.clear();
     this.streamFailAfter = undefined;
+    this.streamStallAfter = undefined;
     this.extractor = defaultExtractor;
     this.reply = defaultReply;
     for (const release of [...this.held]) release();
@@ -231,6 +233,11 @@ export class OpenAiTestDouble {
   /** Every streamed answer (until `reset()`) sends `deltas` content deltas, then drops the socket. */
   failStreamAfter(deltas: number): void {
     this.streamFailAfter = deltas;
+  }
+
+  /** Streamed answers send that many deltas, then go silent with the connection open. */
+  stallStreamAfter(deltas: number): void {
+    this.streamStallAfter = deltas;
   }
 
   chatRequests(): ChatRequestBody[] {
@@ -401,10 +408,14 @@ export class OpenAiTestDouble {
       })}\n\n`;
     // Split after whitespace: "Echo: hi there" -> ["Echo: ", "hi ", "there"], joins back exactly.
     const pieces = content.split(/(?<=\s)/).filter((p) => p.length > 0);
-    const limit = this.streamFailAfter;
+    const limit = this.streamFailAfter ?? this.streamStallAfter;
     const frames = [frame({ role: 'assistant', content: '' }, null)];
     frames.push(...pieces.slice(0, limit).map((p) => frame({ content: p }, null)));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    if (this.streamStallAfter !== undefined && this.streamFailAfter === undefined) {
+      res.write(frames.join('')); // and nothing more: stop() destroys the socket
+      return;
+    }
     if (limit !== undefined) {
       // Flush what the client may see, then drop the connection without the terminating chunk.
       res.write(frames.join(''), () => res.destroy());

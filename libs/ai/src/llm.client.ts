@@ -95,11 +95,14 @@ export class LlmClient {
   async stream(messages: ChatMessage[], signal?: AbortSignal): Promise<CompletionStream> {
     const client = this.requireClient();
     const started = performance.now();
+    // The SDK's timeout ends when the headers arrive; a stream that then stalls is cut here.
+    const stalled = new AbortController();
+    const abort = signal ? AbortSignal.any([signal, stalled.signal]) : stalled.signal;
     let stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>;
     try {
       stream = await client.chat.completions.create(
         { model: this.model, messages, stream: true, stream_options: { include_usage: true } },
-        { signal },
+        { signal: abort },
       );
     } catch (error) {
       throw toDomainError(error, this.failure(started, signal));
@@ -111,9 +114,13 @@ export class LlmClient {
       latencyMs: 0,
     };
     const failure = () => this.failure(started, signal);
+    const idleMs = this.timeoutMs;
     async function* deltas(): AsyncGenerator<string> {
+      let idle = setTimeout(() => stalled.abort(), idleMs);
       try {
         for await (const chunk of stream) {
+          clearTimeout(idle);
+          idle = setTimeout(() => stalled.abort(), idleMs);
           if (chunk.model) result.model = chunk.model;
           if (chunk.usage) {
             result.usage = {
@@ -127,9 +134,19 @@ export class LlmClient {
             yield delta;
           }
         }
+        // The SDK ends the iteration quietly when its signal aborts: say why it ended.
+        if (signal?.aborted) throw new APIUserAbortError();
+        if (stalled.signal.aborted) throw new Error('stalled');
       } catch (error) {
+        if (stalled.signal.aborted && !signal?.aborted) {
+          throw new DomainError(
+            ErrorCode.UpstreamTimeout,
+            'The model stopped answering; try again',
+          );
+        }
         throw toDomainError(error, failure());
       } finally {
+        clearTimeout(idle);
         result.latencyMs = Math.round(performance.now() - started);
       }
     }

@@ -41,7 +41,11 @@ export class ChatController {
     if (!wantsStream) return this.chat.turn(userId, request);
     const clientGone = new AbortController();
     res.on('close', () => clientGone.abort());
-    const turn = await this.chat.streamTurn(userId, request, clientGone.signal);
+    const turn = await this.chat.streamTurn(userId, request, clientGone.signal).catch((error) => {
+      if (clientGone.signal.aborted) return null; // gone before the first token: nobody to answer
+      throw error;
+    });
+    if (!turn) return;
     await writeTurnAsSse(res, turn, clientGone.signal, (error) =>
       error instanceof DomainError ? error.message : 'The answer was interrupted; try again',
     );

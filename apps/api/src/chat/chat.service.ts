@@ -22,8 +22,11 @@ interface PreparedTurn {
 
 export interface StreamedTurn {
   deltas: AsyncIterable<string>;
-  /** Stores what the model produced (all of it, or what arrived before a failure). */
-  finish(): Promise<ChatResponseDto | null>;
+  /**
+   * Stores the reply: the whole of it once the stream completed (even if empty), or after a
+   * failure or a disconnect what arrived, if anything did (null then).
+   */
+  finish(completed: boolean): Promise<ChatResponseDto | null>;
 }
 
 @Injectable()
@@ -55,9 +58,9 @@ export class ChatService {
     const stream = await this.llm.stream(turn.prompt, signal);
     return {
       deltas: stream.deltas,
-      finish: async () => {
+      finish: async (completed) => {
         const completion = stream.completion();
-        return completion.content ? this.finish(turn, completion) : null;
+        return completed || completion.content ? this.finish(turn, completion) : null;
       },
     };
   }

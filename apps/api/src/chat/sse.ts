@@ -23,10 +23,10 @@ export async function writeTurnAsSse(
   let result: ChatResponseDto | null = null;
   try {
     for await (const content of turn.deltas) send(res, 'delta', { content });
-    result = await turn.finish();
+    result = await turn.finish(true);
     send(res, 'done', result);
   } catch (error) {
-    if (!result) await turn.finish().catch(() => undefined);
+    if (!result) await turn.finish(false).catch(() => undefined);
     if (!clientGone.aborted) send(res, 'error', { message: errorMessage(error) });
   } finally {
     res.end();

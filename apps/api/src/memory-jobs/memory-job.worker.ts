@@ -104,6 +104,7 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
       () => void this.jobs.heartbeat(job.id, this.workerId, leaseMs).catch(() => undefined),
       Math.max(1000, leaseMs / 3),
     );
+    heartbeat.unref();
     try {
       await this.extraction.extract(job);
       await this.jobs.complete(job.id, this.workerId);

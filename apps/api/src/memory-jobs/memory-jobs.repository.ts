@@ -180,7 +180,7 @@ export class MemoryJobsRepository {
           ...released(),
           status: outOfAttempts ? 'failed' : 'pending',
           runAt: now,
-          lastError: `Worker ${job.lockedBy ?? 'unknown'} stopped before finishing (lease expired)`,
+          lastError: 'The worker stopped before finishing; the job was returned to the queue',
         },
       );
     }

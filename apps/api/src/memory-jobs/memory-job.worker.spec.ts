@@ -1,0 +1,86 @@
+import { MemoryStore } from '@app/ai';
+import { AppConfig, loadConfig } from '@app/config';
+import { MemoryJob } from '@app/database';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { MemoryExtractionService } from './memory-extraction.service';
+import { MemoryJobWorker } from './memory-job.worker';
+import { MemoryJobsRepository } from './memory-jobs.repository';
+
+const job = { id: 'job-1', userId: 'u1', attempts: 1 } as MemoryJob;
+
+function setUp(extract: () => Promise<void>, env: Record<string, string> = {}) {
+  const config: AppConfig = loadConfig({
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'worker-spec-')),
+    JWT_SECRET: 'k'.repeat(32),
+    MEMORY_JOB_POLL_MS: '10',
+    MEMORY_JOB_SHUTDOWN_GRACE_MS: '50',
+    MEMORY_JOB_MAX_ATTEMPTS: '3',
+    MEMORY_JOB_RETRY_BASE_MS: '1000',
+    ...env,
+  });
+  const jobs = {
+    reclaimExpired: jest.fn().mockResolvedValue(0),
+    claim: jest.fn().mockResolvedValueOnce([job]).mockResolvedValue([]),
+    heartbeat: jest.fn().mockResolvedValue(true),
+    complete: jest.fn().mockResolvedValue(true),
+    fail: jest.fn().mockResolvedValue(undefined),
+    release: jest.fn().mockResolvedValue(undefined),
+  };
+  const worker = new MemoryJobWorker(
+    config,
+    jobs as unknown as MemoryJobsRepository,
+    { extract: jest.fn(extract) } as unknown as MemoryExtractionService,
+    { configured: true } as MemoryStore,
+  );
+  return { worker, jobs };
+}
+
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+};
+
+describe('MemoryJobWorker', () => {
+  it('completes a job that succeeds', async () => {
+    const { worker, jobs } = setUp(() => Promise.resolve());
+    worker.start();
+    await until(() => jobs.complete.mock.calls.length > 0);
+    await worker.beforeApplicationShutdown();
+    expect(jobs.complete).toHaveBeenCalledWith('job-1', worker.workerId);
+    expect(jobs.fail).not.toHaveBeenCalled();
+  });
+
+  it('schedules a retry with backoff while attempts remain, and fails for good after', async () => {
+    const { worker, jobs } = setUp(() => Promise.reject(new Error('boom: SELECT secret FROM x')));
+    worker.start();
+    await until(() => jobs.fail.mock.calls.length > 0);
+    await worker.beforeApplicationShutdown();
+    const [id, , message, retryAt] = jobs.fail.mock.calls[0] as [string, string, string, Date];
+    expect(id).toBe('job-1');
+    // Internals never reach the user-visible last_error.
+    expect(message).toBe('Memory extraction failed');
+    expect(retryAt.getTime()).toBeGreaterThan(Date.now() + 500);
+
+    const last = setUp(() => Promise.reject(new Error('boom')), { MEMORY_JOB_MAX_ATTEMPTS: '1' });
+    last.worker.start();
+    await until(() => last.jobs.fail.mock.calls.length > 0);
+    await last.worker.beforeApplicationShutdown();
+    expect(last.jobs.fail.mock.calls[0][3]).toBeNull();
+  });
+
+  it('on shutdown stops claiming, waits a bounded time, then returns a running job to the queue', async () => {
+    const { worker, jobs } = setUp(() => new Promise<void>(() => undefined));
+    worker.start();
+    await until(() => jobs.claim.mock.calls.length > 0);
+    await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    await worker.beforeApplicationShutdown();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(jobs.release).toHaveBeenCalledWith(job, worker.workerId);
+    const claims = jobs.claim.mock.calls.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(jobs.claim.mock.calls.length).toBe(claims);
+  });
+});

@@ -1,0 +1,44 @@
+import { loadConfig } from '@app/config';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { MemoryStore } from './memory.store';
+
+describe('MemoryStore', () => {
+  const config = loadConfig({
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'memory-store-spec-')),
+    JWT_SECRET: 'k'.repeat(32),
+    OPENAI_API_KEY: 'unused',
+    // Nothing listens here: a test that reached the model would fail loudly.
+    OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+  });
+  const store = new MemoryStore(config);
+  const alice = '6f1c2d3e-4b5a-4c6d-8e7f-000000000001';
+
+  it.each(['*', '', 'alice', '%', 'user_*'])(
+    'refuses user id %p before touching mem0 ("*" means every user there)',
+    async (userId) => {
+      await expect(store.search(userId, 'anything', 5)).rejects.toThrow('verified user id');
+      await expect(store.list(userId)).rejects.toThrow('verified user id');
+      await expect(store.deleteAll(userId)).rejects.toThrow('verified user id');
+      await expect(store.get(userId, alice)).rejects.toThrow('verified user id');
+    },
+  );
+
+  it.each(['*', 'not-a-uuid', "1' OR '1'='1"])('treats memory id %p as not found', async (id) => {
+    await expect(store.get(alice, id)).resolves.toBeNull();
+    await expect(store.delete(alice, id)).rejects.toMatchObject({ message: 'Memory not found' });
+  });
+
+  it('answers 503 when no model endpoint is configured', async () => {
+    const bare = new MemoryStore(
+      loadConfig({
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'memory-store-spec-')),
+        JWT_SECRET: 'k'.repeat(32),
+      }),
+    );
+    expect(bare.configured).toBe(false);
+    await expect(bare.list(alice)).rejects.toMatchObject({ code: 'NOT_CONFIGURED' });
+  });
+});

@@ -1,0 +1,86 @@
+import { loadConfig } from '@app/config';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { buildMem0Config, deepMerge } from './mem0-config';
+
+describe('buildMem0Config', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mem0-config-spec-'));
+  const base = {
+    DATA_DIR: dataDir,
+    JWT_SECRET: 'k'.repeat(32),
+    OPENAI_BASE_URL: 'http://models.internal/v1',
+    MODEL_CHOICE: 'llama3.1',
+    EMBEDDING_MODEL: 'nomic-embed-text',
+    EMBEDDING_DIMS: '768',
+  };
+
+  it('points embedder and extraction LLM at the configured endpoint and keeps files under DATA_DIR', () => {
+    const config = buildMem0Config(loadConfig(base));
+    expect(config).toMatchObject({
+      embedder: {
+        provider: 'openai',
+        config: {
+          baseURL: 'http://models.internal/v1',
+          model: 'nomic-embed-text',
+          embeddingDims: 768,
+        },
+      },
+      llm: {
+        provider: 'openai',
+        config: { baseURL: 'http://models.internal/v1', model: 'llama3.1' },
+      },
+      vectorStore: {
+        provider: 'memory',
+        config: { dimension: 768, dbPath: join(dataDir, 'mem0', 'vector_store.db') },
+      },
+      historyStore: {
+        provider: 'sqlite',
+        config: { historyDbPath: join(dataDir, 'mem0', 'history.db') },
+      },
+    });
+  });
+
+  it('merges MEM0_CONFIG_PATH over the built config', () => {
+    const file = join(dataDir, 'mem0.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        vectorStore: { provider: 'qdrant', config: { url: 'http://qdrant:6333', dbPath: null } },
+        llm: { config: { temperature: 0 } },
+      }),
+    );
+    const config = buildMem0Config(loadConfig({ ...base, MEM0_CONFIG_PATH: file }));
+    expect(config.vectorStore).toEqual({
+      provider: 'qdrant',
+      config: {
+        collectionName: 'memories',
+        dimension: 768,
+        dbPath: null,
+        url: 'http://qdrant:6333',
+      },
+    });
+    expect(config.llm).toMatchObject({
+      provider: 'openai',
+      config: { model: 'llama3.1', temperature: 0 },
+    });
+  });
+
+  it('refuses a MEM0_CONFIG_PATH that is not a JSON object', () => {
+    const file = join(dataDir, 'broken.json');
+    writeFileSync(file, '[1, 2');
+    expect(() => loadConfig({ ...base, MEM0_CONFIG_PATH: file })).toThrow(
+      /MEM0_CONFIG_PATH must name a file holding a JSON object/,
+    );
+  });
+});
+
+describe('deepMerge', () => {
+  it('merges objects key by key and replaces arrays and scalars', () => {
+    expect(deepMerge({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, d: { e: 1 } })).toEqual({
+      a: { b: 1, c: [2] },
+      d: { e: 1 },
+    });
+  });
+});

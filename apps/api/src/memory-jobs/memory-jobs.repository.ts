@@ -44,26 +44,26 @@ export class MemoryJobsRepository {
 
   async claim(workerId: string, limit: number, leaseMs: number): Promise<MemoryJob[]> {
     const now = new Date();
-    if (this.dataSource.options.type === 'better-sqlite3') {
-      return this.claimFrom(
-        this.jobs.manager,
-        await this.candidates(this.jobs.manager, now, limit * 4, false),
+    const claimIn = async (manager: EntityManager, lock: boolean) =>
+      this.claimFrom(
+        manager,
+        await this.candidates(manager, now, limit * 4, lock),
         workerId,
         limit,
         leaseMs,
         now,
       );
+    if (this.dataSource.options.type === 'better-sqlite3') return claimIn(this.jobs.manager, false);
+    try {
+      return await this.dataSource.transaction('READ COMMITTED', (manager) =>
+        claimIn(manager, true),
+      );
+    } catch (error) {
+      // Two workers claiming jobs of the same users can deadlock on the unique running_user_id;
+      // the database rolls one back, and that worker simply tries again at its next poll.
+      if (isLockConflict(error)) return [];
+      throw error;
     }
-    return this.dataSource.transaction('READ COMMITTED', async (manager) =>
-      this.claimFrom(
-        manager,
-        await this.candidates(manager, now, limit * 4, true),
-        workerId,
-        limit,
-        leaseMs,
-        now,
-      ),
-    );
   }
 
   private async candidates(
@@ -100,12 +100,19 @@ export class MemoryJobsRepository {
         })
       ).map((j) => j.runningUserId),
     );
-    const claimed: MemoryJob[] = [];
-    const leaseUntil = new Date(now.getTime() + leaseMs);
+    // The oldest job of each free user, then updated in user order: two workers that contend for
+    // the same users' unique running_user_id then always wait in one direction, never in a cycle.
+    const chosen: MemoryJob[] = [];
     for (const job of candidates) {
-      if (claimed.length >= limit) break;
+      if (chosen.length >= limit) break;
       if (busy.has(job.userId)) continue;
       busy.add(job.userId);
+      chosen.push(job);
+    }
+    chosen.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    const claimed: MemoryJob[] = [];
+    const leaseUntil = new Date(now.getTime() + leaseMs);
+    for (const job of chosen) {
       const changes = {
         status: 'running' as const,
         runningUserId: job.userId,
@@ -198,6 +205,12 @@ export class MemoryJobsRepository {
 
 function released() {
   return { runningUserId: null, lockedBy: null, leaseUntil: null, updatedAt: new Date() };
+}
+
+function isLockConflict(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: string }).code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -41,6 +41,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const clientError = fromBodyParserError(exception);
     if (clientError) return clientError;
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn({ err: exception, request_id: request.id }, 'Database unavailable');
+      return {
+        statusCode: 503,
+        error: reason(503),
+        message: 'The database is unavailable; try again',
+      };
+    }
 
     const requestId = request.id === undefined ? undefined : String(request.id);
     this.logger.error(
@@ -89,6 +97,42 @@ function fromBodyParserError(exception: unknown): ErrorBody | undefined {
     error: reason(status),
     message: (type && messages[type]) ?? reason(status),
   };
+}
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_IOERR',
+  'SQLITE_READONLY',
+]);
+
+/** The database could not be reached or answered "busy": a 503 the client may retry, not a 500. */
+function isDatabaseUnavailable(exception: unknown): boolean {
+  const candidates = [exception, (exception as { driverError?: unknown })?.driverError];
+  return candidates.some((e) => {
+    if (typeof e !== 'object' || e === null) return false;
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && [...CONNECTION_ERRORS].some((c) => code.startsWith(c)))
+      return true;
+    return (
+      typeof message === 'string' &&
+      /database connection is not open|Pool is closed|Connection lost|connect ECONNREFUSED/i.test(
+        message,
+      )
+    );
+  });
 }
 
 function reason(status: number): string {

@@ -1,0 +1,211 @@
+import { MemoryJob } from '@app/database';
+import { DataSource } from 'typeorm';
+
+import { MemoryJobWorker } from '../../apps/api/src/memory-jobs/memory-job.worker';
+import { TEST_DATABASES } from '../support/databases';
+import { OpenAiTestDouble } from '../support/openai-double';
+import {
+  bearer,
+  eventually,
+  login,
+  modelEnv,
+  registerUser,
+  startApp,
+  testEnv,
+  TestApp,
+  TestUser,
+} from '../support/test-app';
+
+/** Calls `method` on a fresh supertest agent of the app. */
+function request(t: TestApp, method: 'get' | 'post' | 'put' | 'patch' | 'delete', url: string) {
+  const agent = t.http();
+  return agent[method](url);
+}
+
+interface Operation {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  pathParams: string[];
+  hasBody: boolean;
+  isPublic: boolean;
+}
+
+/** A body that passes validation for each route that takes one, so that a 400 cannot hide a leak. */
+const VALID_BODIES: Record<string, object> = {
+  'post /api/v1/chat/{user_id}': { message: 'hello from someone else' },
+  'post /api/v1/chat/{user_id}/sessions': { title: 'intruder' },
+  'patch /api/v1/chat/{user_id}/sessions/{session_id}': { title: 'renamed by intruder' },
+  'put /api/v1/memories/{id}': { memory: 'overwritten by intruder' },
+  'post /api/v1/memories/search': { query: 'anything' },
+  'patch /api/v1/admin/users/{user_id}': { role: 'admin' },
+  'delete /api/v1/auth/me': { password: 'correct horse battery' },
+  'post /api/v1/auth/register': { username: 'x', email: 'x', password: 'x' },
+  'post /api/v1/auth/login': { username: 'x', password: 'x' },
+};
+
+/**
+ * Object-level authorization, generated from the OpenAPI document: every route that takes an id
+ * is called by a second user with the first user's ids, and must answer 403 or 404 and change
+ * nothing. A route with a path parameter this table cannot fill fails the suite, so a new route
+ * is covered or noticed.
+ */
+describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
+  const double = new OpenAiTestDouble({ embeddingDims: 64 });
+  let t: TestApp;
+  let alice: TestUser;
+  let mallory: TestUser;
+  let ids: Record<string, string>;
+  let operations: Operation[];
+
+  async function snapshot(u: TestUser): Promise<unknown> {
+    const base = `/api/v1/chat/${u.id}/sessions`;
+    const sessions = await t.http().get(base).set(bearer(u.token)).expect(200);
+    const messages = await Promise.all(
+      sessions.body.items.map(
+        async (s: { id: string }) =>
+          (await t.http().get(`${base}/${s.id}/messages`).set(bearer(u.token)).expect(200)).body,
+      ),
+    );
+    const memories = await t.http().get('/api/v1/memories').set(bearer(u.token)).expect(200);
+    const me = await t.http().get('/api/v1/auth/me').set(bearer(u.token)).expect(200);
+    return { sessions: sessions.body, messages, memories: memories.body, me: me.body };
+  }
+
+  beforeAll(async () => {
+    await double.start();
+    t = await startApp(testEnv(db, modelEnv(double.baseURL)));
+    alice = await registerUser(t, 'alice');
+    mallory = await registerUser(t, 'mallory');
+    const turn = await t
+      .http()
+      .post(`/api/v1/chat/${alice.id}`)
+      .set(bearer(alice.token))
+      .send({ message: 'My name is Alice. I live in Lisbon.' })
+      .expect(200);
+    const jobs = t.app.get(DataSource).getRepository(MemoryJob);
+    await eventually(async () => (await jobs.count()) === 0, 'extraction');
+    const memories = await t.http().get('/api/v1/memories').set(bearer(alice.token)).expect(200);
+    // A failed job of Alice's, so that job ids are covered too.
+    await t.app.get(MemoryJobWorker).beforeApplicationShutdown();
+    const now = new Date();
+    await jobs.insert({
+      id: '7c1e0d2a-5b9f-4c3e-8a71-0000000000aa',
+      userId: alice.id,
+      sessionId: turn.body.session_id,
+      messageId: turn.body.message_id,
+      replyId: turn.body.message_id,
+      status: 'failed',
+      attempts: 5,
+      runAt: now,
+      leaseUntil: null,
+      lockedBy: null,
+      runningUserId: null,
+      lastError: 'x',
+      createdAt: now,
+      updatedAt: now,
+    });
+    ids = {
+      user_id: alice.id,
+      session_id: turn.body.session_id,
+      id: memories.body.items[0].id,
+      job_id: '7c1e0d2a-5b9f-4c3e-8a71-0000000000aa',
+    };
+    const doc = await t.http().get('/docs-json').expect(200);
+    operations = Object.entries(
+      doc.body.paths as Record<
+        string,
+        Record<
+          string,
+          {
+            parameters?: { name: string; in: string }[];
+            requestBody?: unknown;
+            security?: unknown[];
+          }
+        >
+      >,
+    ).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({
+        method: method as Operation['method'],
+        path,
+        pathParams: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
+        hasBody: op.requestBody !== undefined,
+        isPublic: !op.security || op.security.length === 0,
+      })),
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+    await double.stop();
+  });
+
+  it('covers every route that takes an id, and each refuses a foreign caller', async () => {
+    const before = await snapshot(alice);
+    const withIds = operations.filter((o) => o.pathParams.length > 0);
+    expect(operations.filter((o) => !o.isPublic).length).toBeGreaterThanOrEqual(15);
+    expect(withIds.length).toBeGreaterThanOrEqual(10);
+    const results: string[] = [];
+    for (const op of withIds) {
+      const key = `${op.method} ${op.path}`;
+      for (const param of op.pathParams) {
+        expect({ route: key, param, fillable: param in ids }).toEqual({
+          route: key,
+          param,
+          fillable: true,
+        });
+      }
+      if (op.hasBody)
+        expect({ route: key, hasValidBody: key in VALID_BODIES }).toEqual({
+          route: key,
+          hasValidBody: true,
+        });
+      const url = op.pathParams.reduce((p, name) => p.replace(`{${name}}`, ids[name]), op.path);
+      const res = await request(t, op.method, url)
+        .set(bearer(mallory.token))
+        .send(VALID_BODIES[key] ?? {});
+      results.push(`${key} -> ${res.status}`);
+      expect({ route: key, status: res.status, ok: [403, 404].includes(res.status) }).toEqual({
+        route: key,
+        status: res.status,
+        ok: true,
+      });
+    }
+    expect(await snapshot(alice)).toEqual(before);
+    // Alice's failed job is untouched too.
+    const job = await t.app
+      .get(DataSource)
+      .getRepository(MemoryJob)
+      .findOneByOrFail({ id: ids.job_id });
+    expect(job.status).toBe('failed');
+    // Mallory's own login still works: nothing above changed her account either.
+    await login(t, mallory.username, mallory.password);
+  });
+
+  it('refuses every protected route without a token', async () => {
+    for (const op of operations.filter((o) => !o.isPublic)) {
+      const url = op.pathParams.reduce(
+        (p, name) => p.replace(`{${name}}`, ids[name] ?? 'x'),
+        op.path,
+      );
+      const res = await request(t, op.method, url).send(
+        VALID_BODIES[`${op.method} ${op.path}`] ?? {},
+      );
+      expect({ route: `${op.method} ${op.path}`, status: res.status }).toEqual({
+        route: `${op.method} ${op.path}`,
+        status: 401,
+      });
+    }
+  });
+
+  it('never lets "*" stand for a user id', async () => {
+    for (const op of operations.filter((o) => o.pathParams.includes('user_id'))) {
+      const url = op.pathParams.reduce(
+        (p, name) => p.replace(`{${name}}`, name === 'user_id' ? '*' : ids[name]),
+        op.path,
+      );
+      const res = await request(t, op.method, url)
+        .set(bearer(mallory.token))
+        .send(VALID_BODIES[`${op.method} ${op.path}`] ?? {});
+      expect([400, 403, 404]).toContain(res.status);
+    }
+  });
+});

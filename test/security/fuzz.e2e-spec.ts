@@ -101,7 +101,8 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
       Object.entries(ops).map(([method, op]) => ({
         method: method as Method,
         path,
-        pathParams: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
+        // From the template itself, so that a parameter the document forgot is still filled.
+        pathParams: [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]),
         queryParams: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
         bodyKeys: Object.keys(
           resolve(op.requestBody?.content?.['application/json']?.schema)?.properties ?? {},

@@ -41,7 +41,16 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
     expect(all.body.items).toHaveLength(all.body.total);
     for (const item of all.body.items) {
       expect(Object.keys(item).sort()).toEqual(
-        ['created_at', 'email', 'id', 'message_count', 'role', 'session_count', 'username'].sort(),
+        [
+          'created_at',
+          'disabled',
+          'email',
+          'id',
+          'message_count',
+          'role',
+          'session_count',
+          'username',
+        ].sort(),
       );
     }
     const page = await t
@@ -184,11 +193,12 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
 });
 
 describe.each(TEST_DATABASES)('restart on $name', (db) => {
-  it('keeps users, promotes a bootstrap admin that already exists, and keeps tokens valid', async () => {
+  it('keeps users and tokens valid; a bootstrap promotion with a password reset ends that user’s tokens', async () => {
     // No JWT_SECRET: the generated secret kept in DATA_DIR must survive the restart.
     const env = testEnv(db, { JWT_SECRET: '' });
     const first = await startApp(env);
-    const user = await registerUser(first, 'survivor');
+    const user = await registerUser(first, 'promoted');
+    const survivor = await registerUser(first, 'survivor');
     await first.close();
 
     const second = await startApp(
@@ -201,9 +211,11 @@ describe.each(TEST_DATABASES)('restart on $name', (db) => {
       { fresh: false },
     );
     try {
-      const me = await second.http().get('/api/v1/auth/me').set(bearer(user.token)).expect(200);
+      await second.http().get('/api/v1/auth/me').set(bearer(survivor.token)).expect(200);
+      await second.http().get('/api/v1/auth/me').set(bearer(user.token)).expect(401);
+      const token = await login(second, user.username, 'rotated pw 123');
+      const me = await second.http().get('/api/v1/auth/me').set(bearer(token)).expect(200);
       expect(me.body).toMatchObject({ id: user.id, role: 'admin' });
-      await login(second, user.username, 'rotated pw 123');
     } finally {
       await second.close();
     }

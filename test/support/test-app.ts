@@ -1,6 +1,7 @@
 import { AppConfig, Env, loadConfig } from '@app/config';
 import { INestApplication } from '@nestjs/common';
 import { mkdtempSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -15,7 +16,10 @@ export function newDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'chatbot-e2e-'));
 }
 
-/** The environment a test app gets: quiet, fast bcrypt, its own DATA_DIR and database. */
+/**
+ * The environment a test app gets: quiet, fast bcrypt, its own DATA_DIR and database, and no abuse
+ * limits (a suite that tests them switches them on).
+ */
 export function testEnv(db: TestDatabase, overrides: Env = {}): Env {
   return {
     NODE_ENV: 'test',
@@ -23,6 +27,9 @@ export function testEnv(db: TestDatabase, overrides: Env = {}): Env {
     BCRYPT_COST: '10',
     JWT_SECRET: TEST_JWT_SECRET,
     DATA_DIR: newDataDir(),
+    THROTTLE_LOGIN_FAILURES: '0',
+    THROTTLE_REGISTER_PER_HOUR: '0',
+    THROTTLE_CHAT_PER_MINUTE: '0',
     ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...overrides,
   };
@@ -47,8 +54,49 @@ export async function startApp(env: Env, options: { fresh?: boolean } = {}): Pro
   });
   const app = await createApp(config);
   await app.init();
-  const server = app.getHttpServer() as Parameters<typeof request>[0];
-  return { app, config, http: () => request(server), close: () => app.close() };
+  const server = app.getHttpServer() as Server;
+  const leaks = watchForSecrets(server);
+  return {
+    app,
+    // Without dropSchema: code handed this config (the CLI) must not wipe the database again.
+    config: loaded,
+    http: () => request(server),
+    close: async () => {
+      await app.close();
+      if (leaks.length > 0)
+        throw new Error(`Responses showed a password hash: ${leaks.join(', ')}`);
+    },
+  };
+}
+
+const SECRET_IN_RESPONSE = /\$2[aby]\$\d\d\$/;
+
+/**
+ * Every response any test sees is checked for a password hash: the app fails its close() if one
+ * ever leaked, whichever test made the request.
+ */
+function watchForSecrets(server: Server): string[] {
+  const leaks: string[] = [];
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    const keep = (chunk: unknown) => {
+      if (typeof chunk === 'string' || chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+    };
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      keep(chunk);
+      return write(chunk, ...rest);
+    }) as ServerResponse['write'];
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      keep(chunk);
+      if (SECRET_IN_RESPONSE.test(Buffer.concat(chunks).toString('utf8'))) {
+        leaks.push(`${req.method} ${req.url}`);
+      }
+      return end(chunk, ...rest);
+    }) as ServerResponse['end'];
+  });
+  return leaks;
 }
 
 export interface TestUser {

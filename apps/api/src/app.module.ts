@@ -11,6 +11,7 @@ import {
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 
+import { AccountModule } from './account/account.module';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { ChatModule } from './chat/chat.module';
@@ -18,6 +19,7 @@ import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging';
 import { MemoryModule } from './memory/memory.module';
 import { SessionsModule } from './sessions/sessions.module';
+import { ThrottlingModule } from './throttling/throttling.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -34,12 +36,14 @@ export class AppModule implements BeforeApplicationShutdown {
         AppConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
         DatabaseModule,
+        AccountModule,
         AdminModule,
         AuthModule,
         ChatModule,
         HealthModule,
         MemoryModule,
         SessionsModule,
+        ThrottlingModule,
         UsersModule,
       ],
       providers: [

@@ -4,6 +4,8 @@ import { INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 
 import { APP_NAME, APP_VERSION } from './app-info';
@@ -19,6 +21,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  app.set('trust proxy', config.http.trustProxy);
+  app.use(securityHeaders());
   app.useBodyParser('json', { limit: BODY_LIMIT });
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({ origin: config.http.corsOrigins, credentials: false });
@@ -27,6 +31,25 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.enableShutdownHooks();
   for (const warning of config.warnings) new NestLogger('Config').warn(warning);
   return app;
+}
+
+/**
+ * Helmet's headers everywhere. The API answers JSON only, so its CSP allows nothing; the Swagger UI
+ * under /docs gets helmet's default CSP (its scripts and styles are same-origin, plus inline styles
+ * and data: images, which that policy allows), without upgrade-insecure-requests so that it also
+ * loads over plain HTTP.
+ */
+function securityHeaders(): (req: Request, res: Response, next: NextFunction) => void {
+  const forApi = helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+  });
+  const forDocs = helmet({
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
+  return (req, res, next) => (/^\/docs(\/|$)/.test(req.path) ? forDocs : forApi)(req, res, next);
 }
 
 function setUpOpenApi(app: INestApplication): void {

@@ -137,6 +137,36 @@ export class MemoryStore {
     }));
   }
 
+  /**
+   * Erases everything mem0 holds about a deleted user; safe to run again after a failure.
+   * mem0's own `delete`/`deleteAll` leave the text behind in the history store (every ADD/UPDATE
+   * row, plus a DELETE row carrying the old text, readable through `history(id)`) and in its
+   * `messages` table (the user's recent raw chat turns), and no public API removes either. So the
+   * history rows of each memory are purged first, then the vector, then the user's entity rows
+   * and stored messages. Each step finds its rows by user id, so a retry finishes what an
+   * interrupted attempt started. Needs no model call. Returns how many memories were erased.
+   */
+  async eraseUser(userId: string): Promise<number> {
+    const memory = await this.mem0(userId);
+    return this.call(async () => {
+      const internals = memory as unknown as Mem0Internals;
+      let erased = 0;
+      for (;;) {
+        const { results } = await memory.getAll({ filters: { user_id: userId }, topK: LIST_LIMIT });
+        const ids = results.map((item) => (item as Mem0Item).id);
+        if (ids.length === 0) break;
+        purgeHistory(internals.db, ids);
+        for (const id of ids) await internals.vectorStore.delete(id);
+        erased += ids.length;
+      }
+      const entities = await internals.getEntityStore();
+      const [linked] = await entities.list({ user_id: userId }, LIST_LIMIT);
+      for (const row of linked) await entities.delete(row.id);
+      purgeMessages(internals.db, userId);
+      return erased;
+    });
+  }
+
   /** Touches the vector store without any model call; throws when it is unusable. */
   async ping(): Promise<void> {
     const memory = await this.instance();
@@ -199,4 +229,61 @@ function toRecord(item: Mem0Item): MemoryRecord {
     updatedAt: item.updatedAt,
     metadata: item.metadata ?? {},
   };
+}
+
+/** The parts of mem0's Memory that erasing needs; its types mark them private. */
+interface Mem0Internals {
+  db: unknown;
+  vectorStore: { delete(id: string): Promise<void> };
+  getEntityStore(): Promise<{
+    list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
+    delete(id: string): Promise<void>;
+  }>;
+}
+
+interface SqliteHandle {
+  prepare(sql: string): { run(...params: unknown[]): unknown };
+  transaction(fn: () => void): () => void;
+}
+
+/**
+ * mem0's history providers: SQLite (the default: `memory_history` and `messages` tables), an
+ * in-memory map, or none (`disableHistory`). Anything else cannot be erased here, so it throws
+ * and the deletion stays visible as pending or failed rather than silently incomplete.
+ */
+function historyStore(
+  db: unknown,
+): { kind: 'sqlite'; sql: SqliteHandle } | { kind: 'map'; rows: Map<string, unknown> } | null {
+  const candidate = db as { db?: Partial<SqliteHandle>; memoryStore?: unknown };
+  if (typeof candidate.db?.prepare === 'function' && typeof candidate.db.transaction === 'function')
+    return { kind: 'sqlite', sql: candidate.db as SqliteHandle };
+  if (candidate.memoryStore instanceof Map)
+    return { kind: 'map', rows: candidate.memoryStore as Map<string, unknown> };
+  if ((db as object).constructor.name === 'DummyHistoryManager') return null;
+  throw new Error('This mem0 history store cannot be erased');
+}
+
+function purgeHistory(db: unknown, memoryIds: string[]): void {
+  const store = historyStore(db);
+  if (store?.kind === 'sqlite') {
+    const remove = store.sql.prepare('DELETE FROM memory_history WHERE memory_id = ?');
+    store.sql.transaction(() => memoryIds.forEach((id) => remove.run(id)))();
+  } else if (store?.kind === 'map') {
+    const ids = new Set(memoryIds);
+    for (const [key, row] of store.rows) {
+      if (ids.has((row as { memory_id?: string }).memory_id ?? '')) store.rows.delete(key);
+    }
+  }
+}
+
+/** mem0 keys the raw messages it keeps by a scope ending in `user_id=<id>` (keys sorted). */
+function purgeMessages(db: unknown, userId: string): void {
+  const store = historyStore(db);
+  if (store?.kind !== 'sqlite') return;
+  const scope = `user_id=${userId}`;
+  store.sql
+    .prepare(
+      'DELETE FROM messages WHERE session_scope = ? OR substr(session_scope, -length(?)) = ?',
+    )
+    .run(scope, `&${scope}`, `&${scope}`);
 }

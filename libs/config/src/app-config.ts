@@ -71,7 +71,13 @@ export interface LimitsConfig {
  */
 export class AppConfig {
   readonly nodeEnv!: NodeEnv;
-  readonly http!: { host: string; port: number; corsOrigins: string[] };
+  /** `trustProxy` is Express's `trust proxy` (TRUST_PROXY): which proxies may set the client address. */
+  readonly http!: {
+    host: string;
+    port: number;
+    corsOrigins: string[];
+    trustProxy: boolean | number | string;
+  };
   readonly dataDir!: string;
   readonly database!: DatabaseConfig;
   readonly auth!: AuthConfig;

@@ -25,7 +25,12 @@ describe('loadConfig', () => {
   it('has the documented defaults', () => {
     const dir = dataDir();
     const config = loadConfig({ DATA_DIR: dir, JWT_SECRET: SECRET });
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 8000, corsOrigins: [] });
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 8000,
+      corsOrigins: [],
+      trustProxy: false,
+    });
     expect(config.database).toEqual({
       kind: 'sqlite',
       sqlitePath: join(dir, 'chatbot.sqlite'),

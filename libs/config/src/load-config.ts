@@ -52,6 +52,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         .split(',')
         .map((o) => o.trim())
         .filter(Boolean),
+      trustProxy: readTrustProxy(read),
     },
     database: readDatabase(read, dataDir),
     auth: {
@@ -127,6 +128,17 @@ function readDatabase(read: EnvReader, dataDir: string): DatabaseConfig {
     return { ...common, kind: 'sqlite', sqlitePath: ':memory:' };
   }
   return { ...common, kind: checked.startsWith('mariadb:') ? 'mariadb' : 'mysql', url: checked };
+}
+
+/**
+ * Express's `trust proxy`: false (default: `req.ip` is the TCP peer), true, a hop count, or
+ * addresses/subnets ("loopback, 10.0.0.0/8"). Set it behind a reverse proxy, or every client shares
+ * the proxy's address (and its login and registration limits).
+ */
+function readTrustProxy(read: EnvReader): boolean | number | string {
+  const value = read.string('TRUST_PROXY', 'false').trim();
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function readJwtSecret(

@@ -4,5 +4,6 @@ export * from './entities/chat-session.entity';
 export * from './entities/memory-job.entity';
 export * from './entities/message.entity';
 export * from './entities/revoked-token.entity';
+export * from './entities/user-deletion.entity';
 export * from './entities/user.entity';
 export * from './schema';

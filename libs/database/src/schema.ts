@@ -2,10 +2,18 @@ import { ChatSession } from './entities/chat-session.entity';
 import { MemoryJob } from './entities/memory-job.entity';
 import { Message } from './entities/message.entity';
 import { RevokedToken } from './entities/revoked-token.entity';
+import { UserDeletion } from './entities/user-deletion.entity';
 import { User } from './entities/user.entity';
 import { CreateUsers1764000000000 } from './migrations/1764000000000-create-users';
 import { CreateChat1764100000000 } from './migrations/1764100000000-create-chat';
+import { UserTokenVersion1764200000000 } from './migrations/1764200000000-user-token-version';
+import { UserDeletions1764300000000 } from './migrations/1764300000000-user-deletions';
 
 /** Listed explicitly (no globs) so that the build, jest and the TypeORM CLI all see the same set. */
-export const ENTITIES = [User, RevokedToken, ChatSession, Message, MemoryJob];
-export const MIGRATIONS = [CreateUsers1764000000000, CreateChat1764100000000];
+export const ENTITIES = [User, RevokedToken, ChatSession, Message, MemoryJob, UserDeletion];
+export const MIGRATIONS = [
+  CreateUsers1764000000000,
+  CreateChat1764100000000,
+  UserTokenVersion1764200000000,
+  UserDeletions1764300000000,
+];

@@ -1,13 +1,16 @@
 import { Module } from '@nestjs/common';
 
+import { MemoryJobsModule } from '../memory-jobs/memory-jobs.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
+import { AdminMemoryJobsController } from './admin-memory-jobs.controller';
+import { AdminSessionsController } from './admin-sessions.controller';
 import { AdminUsersController } from './admin-users.controller';
 import { AdminService } from './admin.service';
 
 @Module({
-  imports: [SessionsModule, UsersModule],
-  controllers: [AdminUsersController],
+  imports: [MemoryJobsModule, SessionsModule, UsersModule],
+  controllers: [AdminMemoryJobsController, AdminSessionsController, AdminUsersController],
   providers: [AdminService],
 })
 export class AdminModule {}

@@ -1,26 +1,88 @@
-import { Page } from '@app/common';
+import { AuthenticatedUser, DomainError, ErrorCode, Page } from '@app/common';
+import { MemoryJobStatus } from '@app/database';
 import { Injectable } from '@nestjs/common';
 
+import { MemoryJobWorker } from '../memory-jobs/memory-job.worker';
+import { MemoryJobsRepository } from '../memory-jobs/memory-jobs.repository';
+import { SessionDto } from '../sessions/dto/session.dto';
 import { SessionsService } from '../sessions/sessions.service';
-import { UserDto } from '../users/dto/user.dto';
-import { UsersService } from '../users/users.service';
-import { AdminUserDto } from './admin.dto';
+import { AccessChanges, UsersService } from '../users/users.service';
+import { AdminSessionDto, AdminUserDto, MemoryJobDto } from './admin.dto';
 
 @Injectable()
 export class AdminService {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    private readonly memoryJobs: MemoryJobsRepository,
+    private readonly worker: MemoryJobWorker,
   ) {}
 
   async listUsers(limit: number, offset: number): Promise<Page<AdminUserDto>> {
     const [users, total] = await this.users.findPage(limit, offset);
     const counts = await this.sessions.countsForUsers(users.map((u) => u.id));
-    const items = users.map((u) => ({
-      ...UserDto.from(u),
-      session_count: counts.get(u.id)?.sessionCount ?? 0,
-      message_count: counts.get(u.id)?.messageCount ?? 0,
-    }));
+    const items = users.map((u) => AdminUserDto.fromUser(u, counts.get(u.id)));
     return { items, total, limit, offset };
+  }
+
+  /** An admin may not lock themself out: the last admin could otherwise leave none. */
+  async updateUser(
+    caller: AuthenticatedUser,
+    userId: string,
+    changes: AccessChanges,
+  ): Promise<AdminUserDto> {
+    if (changes.role === undefined && changes.disabled === undefined) {
+      throw new DomainError(ErrorCode.BadRequest, 'Give at least one of role, disabled');
+    }
+    if (userId === caller.id && (changes.disabled === true || changes.role === 'user')) {
+      throw new DomainError(ErrorCode.Conflict, 'You cannot disable or demote yourself');
+    }
+    const user = await this.users.updateAccess(userId, changes);
+    const counts = await this.sessions.countsForUsers([user.id]);
+    return AdminUserDto.fromUser(user, counts.get(user.id));
+  }
+
+  async listSessions(
+    filter: { userId?: string },
+    limit: number,
+    offset: number,
+  ): Promise<Page<AdminSessionDto>> {
+    const { items, total } = await this.sessions.listAll(filter, limit, offset);
+    return {
+      items: items.map(({ session, messageCount }) => ({
+        ...SessionDto.from(session, messageCount),
+        owner: { id: session.userId, username: session.user?.username ?? '' },
+      })),
+      total,
+      limit,
+      offset,
+    };
+  }
+
+  async listMemoryJobs(
+    filter: { status?: MemoryJobStatus; userId?: string },
+    limit: number,
+    offset: number,
+  ): Promise<Page<MemoryJobDto>> {
+    const [jobs, total] = await this.memoryJobs.findPage(filter, limit, offset);
+    return { items: jobs.map((j) => MemoryJobDto.from(j)), total, limit, offset };
+  }
+
+  /** A failed job runs again from scratch: pending now, with a fresh set of attempts. */
+  async retryMemoryJob(jobId: string): Promise<MemoryJobDto> {
+    const job = await this.memoryJobs.findById(jobId);
+    if (!job) throw new DomainError(ErrorCode.NotFound, 'Memory job not found');
+    const now = new Date();
+    if (job.status !== 'failed' || !(await this.memoryJobs.retryFailed(job.id, now))) {
+      throw new DomainError(ErrorCode.Conflict, 'Only a failed memory job can be retried');
+    }
+    this.worker.wake();
+    return MemoryJobDto.from({
+      ...job,
+      status: 'pending',
+      attempts: 0,
+      runAt: now,
+      updatedAt: now,
+    });
   }
 }

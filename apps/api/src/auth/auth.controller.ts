@@ -7,6 +7,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 
+import { LimitLoginFailures, RateLimit } from '../throttling/rate-limit.decorators';
 import { UserDto } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
 import { AuthService } from './auth.service';
@@ -22,6 +23,7 @@ export class AuthController {
 
   @Public()
   @Post('register')
+  @RateLimit('register')
   @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
   @ApiConflictResponse({ description: 'Username or email already registered' })
   async register(@Body() dto: RegisterDto): Promise<UserDto> {
@@ -31,6 +33,7 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
+  @LimitLoginFailures()
   @ApiUnauthorizedResponse({ description: 'Unknown user or wrong password (one message)' })
   async login(@Body() dto: LoginDto): Promise<LoginResponseDto> {
     const issued = await this.auth.login(dto.username, dto.password);

@@ -10,6 +10,7 @@ import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { jwtKey } from './jwt-key';
+import { RevokedTokenPruner } from './revoked-token-pruner';
 import { RevokedTokensRepository } from './revoked-tokens.repository';
 
 @Module({
@@ -35,6 +36,11 @@ import { RevokedTokensRepository } from './revoked-tokens.repository';
     UsersModule,
   ],
   controllers: [AuthController],
-  providers: [AuthService, RevokedTokensRepository, { provide: APP_GUARD, useClass: JwtAuthGuard }],
+  providers: [
+    AuthService,
+    RevokedTokenPruner,
+    RevokedTokensRepository,
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+  ],
 })
 export class AuthModule {}

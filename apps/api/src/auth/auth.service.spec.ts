@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { PasswordHasher } from '../users/password-hasher';
 import { UsersService } from '../users/users.service';
-import { AuthService, INVALID_CREDENTIALS } from './auth.service';
+import { ACCOUNT_DISABLED, AuthService, INVALID_CREDENTIALS } from './auth.service';
 import { RevokedTokensRepository } from './revoked-tokens.repository';
 
 const user: User = {
@@ -17,6 +17,8 @@ const user: User = {
   email: 'alice@example.com',
   passwordHash: 'hash',
   role: 'user',
+  tokenVersion: 3,
+  disabled: false,
   createdAt: new Date('2026-01-01T00:00:00.000Z'),
   updatedAt: new Date('2026-01-01T00:00:00.000Z'),
 };
@@ -64,8 +66,9 @@ describe('AuthService', () => {
         exp: number;
         iat: number;
         role: string;
+        ver: number;
       }>(a.accessToken);
-      expect(claims).toMatchObject({ sub: user.id, role: 'user' });
+      expect(claims).toMatchObject({ sub: user.id, role: 'user', ver: 3 });
       expect(claims.exp - claims.iat).toBe(7200);
       expect(claims.jti).not.toBe(jwt.decode<{ jti: string }>(b.accessToken).jti);
     });
@@ -88,10 +91,31 @@ describe('AuthService', () => {
         });
       }
     });
+
+    it('refuses a disabled user only once the password is right', async () => {
+      users.findByLogin.mockResolvedValue({ ...user, disabled: true });
+      hasher.verify.mockResolvedValue(false);
+      await expect(service.login('alice', 'bad')).rejects.toMatchObject({
+        code: ErrorCode.InvalidCredentials,
+        message: INVALID_CREDENTIALS,
+      });
+      hasher.verify.mockResolvedValue(true);
+      await expect(service.login('alice', 'pw')).rejects.toMatchObject({
+        code: ErrorCode.Forbidden,
+        message: ACCOUNT_DISABLED,
+      });
+    });
   });
 
   describe('authenticate', () => {
-    const payload = { sub: user.id, role: 'user' as const, jti: 'j1', iat: 1, exp: 2_000_000_000 };
+    const payload = {
+      sub: user.id,
+      role: 'user' as const,
+      ver: 3,
+      jti: 'j1',
+      iat: 1,
+      exp: 2_000_000_000,
+    };
 
     it('resolves a live token to the current user row', async () => {
       users.findById.mockResolvedValue({ ...user, role: 'admin' });
@@ -110,6 +134,21 @@ describe('AuthService', () => {
       revoked.isRevoked.mockResolvedValue(false);
       users.findById.mockResolvedValue(null);
       await expect(service.authenticate(payload)).resolves.toBeNull();
+    });
+
+    it('refuses a token of an older token_version and any token of a disabled user', async () => {
+      users.findById.mockResolvedValue({ ...user, tokenVersion: 4 });
+      await expect(service.authenticate(payload)).resolves.toBeNull();
+      users.findById.mockResolvedValue({ ...user, disabled: true });
+      await expect(service.authenticate(payload)).resolves.toBeNull();
+    });
+
+    it('reads a token without `ver` as version 0', async () => {
+      const old = { ...payload, ver: undefined };
+      users.findById.mockResolvedValue({ ...user, tokenVersion: 0 });
+      await expect(service.authenticate(old)).resolves.toMatchObject({ id: user.id });
+      users.findById.mockResolvedValue(user);
+      await expect(service.authenticate(old)).resolves.toBeNull();
     });
   });
 

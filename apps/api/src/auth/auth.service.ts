@@ -11,6 +11,7 @@ import { RevokedTokensRepository } from './revoked-tokens.repository';
 import { TokenPayload } from './token-payload';
 
 export const INVALID_CREDENTIALS = 'Invalid username or password';
+export const ACCOUNT_DISABLED = 'Account is disabled';
 
 export interface IssuedToken {
   accessToken: string;
@@ -28,32 +29,41 @@ export class AuthService {
     private readonly revokedTokens: RevokedTokensRepository,
   ) {}
 
-  /** Same error, and about the same time, whether the user is unknown or the password wrong. */
+  /**
+   * Same error, and about the same time, whether the user is unknown or the password wrong. That
+   * an account is disabled is told only to someone who knows its password.
+   */
   async login(login: string, password: string): Promise<IssuedToken> {
     const user = await this.users.findByLogin(login);
     const valid = user
       ? await this.hasher.verify(password, user.passwordHash)
       : await this.hasher.verifyAgainstDummy(password);
     if (!user || !valid) throw new DomainError(ErrorCode.InvalidCredentials, INVALID_CREDENTIALS);
+    if (user.disabled) throw new DomainError(ErrorCode.Forbidden, ACCOUNT_DISABLED);
     return this.issueToken(user);
   }
 
   async issueToken(user: User): Promise<IssuedToken> {
     const expiresIn = this.config.auth.jwtExpiresInSeconds;
     const accessToken = await this.jwt.signAsync(
-      { sub: user.id, role: user.role },
+      { sub: user.id, role: user.role, ver: user.tokenVersion },
       { jwtid: randomUUID(), expiresIn },
     );
     return { accessToken, expiresIn, user };
   }
 
-  /** Resolves a verified token to its user; null when revoked or the user is gone. */
+  /**
+   * Resolves a verified token to its user; null when revoked, issued before the user's
+   * token_version was bumped, or the user is gone or disabled.
+   */
   async authenticate(payload: TokenPayload): Promise<AuthenticatedUser | null> {
     const [revoked, user] = await Promise.all([
       this.revokedTokens.isRevoked(payload.jti),
       this.users.findById(payload.sub),
     ]);
-    if (revoked || !user) return null;
+    if (revoked || !user || user.disabled) return null;
+    // Tokens issued before `ver` existed count as version 0, which any bump already refuses.
+    if ((payload.ver ?? 0) !== user.tokenVersion) return null;
     return {
       id: user.id,
       username: user.username,

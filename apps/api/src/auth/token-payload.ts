@@ -4,6 +4,8 @@ import type { Role } from '@app/database';
 export interface TokenPayload {
   sub: string;
   role: Role;
+  /** The user's token_version at issue; the token is refused once that version moves on. */
+  ver?: number;
   jti: string;
   exp: number;
   iat: number;

@@ -2,6 +2,7 @@ import { Authenticated, DomainError, SelfUserId } from '@app/common';
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
+  ApiParam,
   ApiGatewayTimeoutResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -11,11 +12,13 @@ import {
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 
+import { RateLimit } from '../throttling/rate-limit.decorators';
 import { ChatService } from './chat.service';
 import { ChatRequestDto, ChatResponseDto } from './dto/chat.dto';
 import { writeTurnAsSse } from './sse';
 
 @ApiTags('chat')
+@ApiParam({ name: 'user_id', format: 'uuid', description: 'Your own user id (403 otherwise)' })
 @Authenticated()
 @Controller('api/v1/chat')
 export class ChatController {
@@ -23,6 +26,7 @@ export class ChatController {
 
   @Post(':user_id')
   @HttpCode(200)
+  @RateLimit('chat')
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ type: ChatResponseDto, description: 'JSON, or SSE delta/done/error events' })
   @ApiNotFoundResponse({ description: 'session_id is unknown or not yours' })

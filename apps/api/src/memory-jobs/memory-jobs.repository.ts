@@ -1,7 +1,15 @@
-import { MemoryJob } from '@app/database';
+import { MemoryJob, MemoryJobStatus } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In, LessThan, QueryFailedError, Repository } from 'typeorm';
+import {
+  DataSource,
+  EntityManager,
+  FindOptionsWhere,
+  In,
+  LessThan,
+  QueryFailedError,
+  Repository,
+} from 'typeorm';
 
 export interface NewMemoryJob {
   id: string;
@@ -200,6 +208,40 @@ export class MemoryJobsRepository {
 
   countPending(): Promise<number> {
     return this.jobs.countBy({ status: In(['pending', 'running']) });
+  }
+
+  /** Jobs of any status and user unless filtered, newest first; the id breaks ties. */
+  findPage(
+    filter: { status?: MemoryJobStatus; userId?: string },
+    limit: number,
+    offset: number,
+  ): Promise<[MemoryJob[], number]> {
+    // This TypeORM throws on undefined where-values, so only the given filters are set.
+    const where: FindOptionsWhere<MemoryJob> = {};
+    if (filter.status) where.status = filter.status;
+    if (filter.userId) where.userId = filter.userId;
+    return this.jobs.findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+  }
+
+  findById(id: string): Promise<MemoryJob | null> {
+    return this.jobs.findOneBy({ id });
+  }
+
+  /**
+   * A failed job back to the queue, due now, with its attempts reset; `last_error` stays until
+   * it runs. False when the job is gone or no longer failed.
+   */
+  async retryFailed(id: string, now: Date): Promise<boolean> {
+    const result = await this.jobs.update(
+      { id, status: 'failed' },
+      { ...released(), status: 'pending', attempts: 0, runAt: now, updatedAt: now },
+    );
+    return result.affected === 1;
   }
 }
 

@@ -79,6 +79,28 @@ export class SessionsRepository {
   countMessagesByUser(userIds: string[]): Promise<Map<string, number>> {
     return countGrouped(this.messages, 'userId', userIds);
   }
+
+  /**
+   * Every user's sessions (or one user's), newest activity first, each with its owner's id and
+   * username joined in the same query.
+   */
+  findPageWithOwners(
+    filter: { userId?: string },
+    limit: number,
+    offset: number,
+  ): Promise<[ChatSession[], number]> {
+    const query = this.sessions
+      .createQueryBuilder('session')
+      .innerJoin('session.user', 'owner')
+      .addSelect(['owner.id', 'owner.username'])
+      .orderBy('session.updatedAt', 'DESC')
+      .addOrderBy('session.id', 'ASC')
+      // limit/offset, not take/skip: the join is many-to-one, so rows are sessions already.
+      .limit(limit)
+      .offset(offset);
+    if (filter.userId) query.where('session.userId = :userId', { userId: filter.userId });
+    return query.getManyAndCount();
+  }
 }
 
 /**

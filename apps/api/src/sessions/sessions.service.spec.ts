@@ -83,6 +83,7 @@ describe('SessionsService', () => {
       countMessagesBySession: jest.fn().mockResolvedValue(new Map()),
       countSessionsByUser: jest.fn().mockResolvedValue(new Map()),
       countMessagesByUser: jest.fn().mockResolvedValue(new Map()),
+      findPageWithOwners: jest.fn().mockResolvedValue([[], 0]),
     };
     service = new SessionsService(repo as unknown as SessionsRepository);
   });
@@ -172,5 +173,22 @@ describe('SessionsService', () => {
     const counts = await service.countsForUsers(['u1', 'u2']);
     expect(counts.get('u1')).toEqual({ sessionCount: 2, messageCount: 5 });
     expect(counts.get('u2')).toEqual({ sessionCount: 0, messageCount: 0 });
+  });
+
+  it('lists every user’s sessions with one page query and one grouped count', async () => {
+    const other = { ...session, id: 's2', userId: 'u2' };
+    repo.findPageWithOwners.mockResolvedValue([[session, other], 7]);
+    repo.countMessagesBySession.mockResolvedValue(new Map([['s1', 3]]));
+    const page = await service.listAll({ userId: undefined }, 2, 4);
+    expect(page).toEqual({
+      items: [
+        { session, messageCount: 3 },
+        { session: other, messageCount: 0 },
+      ],
+      total: 7,
+    });
+    expect(repo.findPageWithOwners).toHaveBeenCalledWith({ userId: undefined }, 2, 4);
+    expect(repo.countMessagesBySession).toHaveBeenCalledTimes(1);
+    expect(repo.countMessagesBySession).toHaveBeenCalledWith(['s1', 's2']);
   });
 });

@@ -14,6 +14,12 @@ export interface UserChatCounts {
   messageCount: number;
 }
 
+export interface SessionWithCount {
+  /** With `user` holding the owner's id and username. */
+  session: ChatSession;
+  messageCount: number;
+}
+
 /**
  * A session title from a chat message: its first non-blank line, whitespace collapsed, cut to
  * 60 characters on a word boundary with "…" when cut (the "…" counts in the 60).
@@ -122,6 +128,21 @@ export class SessionsService {
         { sessionCount: sessions.get(id) ?? 0, messageCount: messages.get(id) ?? 0 },
       ]),
     );
+  }
+
+  /** Sessions of every user (or of `userId`), newest activity first, with owners and counts. */
+  async listAll(
+    filter: { userId?: string },
+    limit: number,
+    offset: number,
+  ): Promise<{ items: SessionWithCount[]; total: number }> {
+    const [sessions, total] = await this.sessions.findPageWithOwners(filter, limit, offset);
+    const counts = await this.sessions.countMessagesBySession(sessions.map((s) => s.id));
+    const items = sessions.map((session) => ({
+      session,
+      messageCount: counts.get(session.id) ?? 0,
+    }));
+    return { items, total };
   }
 }
 

@@ -34,8 +34,26 @@ export class UsersRepository {
     }
   }
 
-  async update(id: string, changes: Partial<Pick<User, 'passwordHash' | 'role'>>): Promise<void> {
-    await this.users.update({ id }, { ...changes, updatedAt: new Date() });
+  /**
+   * Applies `changes`; with `revokeTokens` also bumps token_version in the same statement, so
+   * every token issued before is refused. False when the user does not exist.
+   */
+  async update(
+    id: string,
+    changes: Partial<Pick<User, 'passwordHash' | 'role' | 'disabled'>>,
+    options: { revokeTokens?: boolean } = {},
+  ): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update(User)
+      .set({
+        ...changes,
+        updatedAt: new Date(),
+        ...(options.revokeTokens ? { tokenVersion: () => 'token_version + 1' } : {}),
+      })
+      .where('id = :id', { id })
+      .execute();
+    return (result.affected ?? 0) > 0;
   }
 
   findPage(limit: number, offset: number): Promise<[User[], number]> {

@@ -14,6 +14,11 @@ export interface NewUser {
   role?: Role;
 }
 
+export interface AccessChanges {
+  role?: Role;
+  disabled?: boolean;
+}
+
 @Injectable()
 export class UsersService {
   constructor(
@@ -38,14 +43,18 @@ export class UsersService {
       email,
       passwordHash: await this.hasher.hash(input.password),
       role: input.role ?? 'user',
+      tokenVersion: 0,
+      disabled: false,
       createdAt: now,
       updatedAt: now,
     });
   }
 
   /**
-   * Makes sure the given account exists as an admin with the given password: creates it, or
-   * promotes the user holding that username (or email) and resets their password.
+   * Makes sure the given account exists as a usable admin with the given password: creates it,
+   * or promotes (and re-enables) the user holding that username (or email) and resets their
+   * password, which refuses every token issued before. An account already in that state is left
+   * alone, so that restarting with the same ADMIN_* settings does not log the admin out.
    */
   async ensureAdmin(admin: AdminBootstrapConfig): Promise<{ user: User; created: boolean }> {
     const found =
@@ -53,9 +62,38 @@ export class UsersService {
     if (!found) {
       return { user: await this.register({ ...admin, role: 'admin' }), created: true };
     }
-    const passwordHash = await this.hasher.hash(admin.password);
-    await this.users.update(found.id, { role: 'admin', passwordHash });
-    return { user: { ...found, role: 'admin', passwordHash }, created: false };
+    const upToDate =
+      found.role === 'admin' &&
+      !found.disabled &&
+      (await this.hasher.verify(admin.password, found.passwordHash));
+    if (upToDate) return { user: found, created: false };
+    const changes = {
+      role: 'admin' as const,
+      disabled: false,
+      passwordHash: await this.hasher.hash(admin.password),
+    };
+    await this.users.update(found.id, changes, { revokeTokens: true });
+    return {
+      user: { ...found, ...changes, tokenVersion: found.tokenVersion + 1 },
+      created: false,
+    };
+  }
+
+  /**
+   * Sets a user's role and disabled flag (absent fields are kept). Changing the role or disabling
+   * refuses every token issued before: a disabled user is refused anyway, and a changed role must
+   * be picked up by logging in again.
+   */
+  async updateAccess(id: string, changes: AccessChanges): Promise<User> {
+    const user = await this.users.findById(id);
+    if (!user) throw new DomainError(ErrorCode.NotFound, 'User not found');
+    const next = { role: changes.role ?? user.role, disabled: changes.disabled ?? user.disabled };
+    if (next.role === user.role && next.disabled === user.disabled) return user;
+    const revokeTokens = next.role !== user.role || next.disabled;
+    if (!(await this.users.update(id, next, { revokeTokens }))) {
+      throw new DomainError(ErrorCode.NotFound, 'User not found');
+    }
+    return { ...user, ...next, tokenVersion: user.tokenVersion + (revokeTokens ? 1 : 0) };
   }
 
   findById(id: string): Promise<User | null> {

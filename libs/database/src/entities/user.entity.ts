@@ -25,6 +25,14 @@ export class User {
   @Column({ type: 'varchar', length: 16, default: 'user' })
   role!: Role;
 
+  /** Copied into each token as `ver`; bumping it refuses every token issued before. */
+  @Column({ name: 'token_version', type: 'integer', default: 0 })
+  tokenVersion!: number;
+
+  /** A disabled user cannot log in, and their tokens are refused. */
+  @Column({ type: 'boolean', default: false })
+  disabled!: boolean;
+
   @Column({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;
 

@@ -2,6 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsString, Length, Matches, MaxLength } from 'class-validator';
 
 import { UserDto } from '../../users/dto/user.dto';
+import { IsNotCommonPassword } from './password.validator';
 
 export class RegisterDto {
   @ApiProperty({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$', example: 'alice' })
@@ -20,6 +21,7 @@ export class RegisterDto {
   @ApiProperty({ minLength: 8, maxLength: 128, example: 'correct horse battery staple' })
   @IsString()
   @Length(8, 128, { message: 'password must be 8-128 characters' })
+  @IsNotCommonPassword()
   password!: string;
 }
 

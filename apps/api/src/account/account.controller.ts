@@ -1,0 +1,44 @@
+import { Authenticated, AuthenticatedUser, AuthUser } from '@app/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Res } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiNoContentResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+
+import { AccountService } from './account.service';
+import { AccountExportDto, DeleteAccountDto, exportFileName } from './dto/account.dto';
+
+/** The caller's own account: download everything, or delete it. (GET /me is AuthController's.) */
+@ApiTags('auth')
+@Authenticated()
+@Controller('api/v1/auth/me')
+export class AccountController {
+  constructor(private readonly account: AccountService) {}
+
+  @Get('export')
+  @Header('Cache-Control', 'no-store')
+  async export(
+    @AuthUser() caller: AuthenticatedUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AccountExportDto> {
+    const bundle = await this.account.exportFor(caller);
+    const name = exportFileName(caller, new Date(bundle.exported_at));
+    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    return bundle;
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The account and everything stored about it is deleted' })
+  @ApiUnauthorizedResponse({ description: 'Wrong password: nothing is deleted' })
+  @ApiConflictResponse({ description: 'The last admin cannot delete themself' })
+  async delete(
+    @AuthUser() caller: AuthenticatedUser,
+    @Body() dto: DeleteAccountDto,
+  ): Promise<void> {
+    await this.account.deleteOwnAccount(caller, dto.password);
+  }
+}

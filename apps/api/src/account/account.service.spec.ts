@@ -1,0 +1,195 @@
+import { MemoryStore } from '@app/ai';
+import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
+import { AppConfig, loadConfig } from '@app/config';
+import { UserDeletion } from '@app/database';
+import { Logger } from '@nestjs/common';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { PasswordHasher } from '../users/password-hasher';
+import { UsersService } from '../users/users.service';
+import { AccountRepository } from './account.repository';
+import { AccountService, USER_DELETION_MAX_ATTEMPTS } from './account.service';
+import { UserDeletionRepository } from './user-deletion.repository';
+import { UserDeletionWorker } from './user-deletion.worker';
+
+const caller: AuthenticatedUser = {
+  id: '11111111-1111-4111-8111-111111111111',
+  username: 'alice',
+  email: 'alice@example.com',
+  role: 'user',
+  createdAt: new Date('2025-01-01T00:00:00Z'),
+  tokenId: 'jti',
+  tokenExpiresAt: new Date(),
+};
+const deletion: UserDeletion = {
+  id: 'd1',
+  userId: caller.id,
+  status: 'pending',
+  attempts: 1,
+  lastError: null,
+  runAt: new Date(),
+  createdAt: new Date(),
+  updatedAt: new Date(),
+};
+
+function setUp(env: Record<string, string> = {}) {
+  const config: AppConfig = loadConfig({
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'account-spec-')),
+    JWT_SECRET: 'k'.repeat(32),
+    MEMORY_JOB_RETRY_BASE_MS: '1000',
+    MEMORY_JOB_POLL_MS: '10',
+    MEMORY_JOB_SHUTDOWN_GRACE_MS: '50',
+    ...env,
+  });
+  const deletions = {
+    deleteUser: jest.fn().mockResolvedValue({
+      outcome: 'deleted',
+      deletion,
+      extractionRunning: false,
+    }),
+    claimDue: jest.fn().mockResolvedValue([]),
+    complete: jest.fn().mockResolvedValue(undefined),
+    fail: jest.fn().mockResolvedValue(undefined),
+    reschedule: jest.fn().mockResolvedValue(undefined),
+  };
+  const store = {
+    configured: true,
+    eraseUser: jest.fn().mockResolvedValue(2),
+    list: jest.fn().mockResolvedValue([]),
+  };
+  const users = {
+    findById: jest.fn().mockResolvedValue({ ...caller, passwordHash: 'hash' }),
+  };
+  const hasher = { verify: jest.fn((pw: string) => Promise.resolve(pw === 'right')) };
+  const account = { sessionsWithMessages: jest.fn().mockResolvedValue([]) };
+  const service = new AccountService(
+    config,
+    account as unknown as AccountRepository,
+    deletions as unknown as UserDeletionRepository,
+    store as unknown as MemoryStore,
+    users as unknown as UsersService,
+    hasher as unknown as PasswordHasher,
+  );
+  return { config, service, deletions, store };
+}
+
+// The failures these tests provoke are logged on purpose; keep the output readable.
+beforeAll(() => Logger.overrideLogger(false));
+
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+};
+
+describe('AccountService', () => {
+  it('deletes the user, erases the memories at once and closes the deletion', async () => {
+    const { service, deletions, store } = setUp();
+    await service.deleteUser(caller.id);
+    expect(deletions.deleteUser).toHaveBeenCalledWith(caller.id, false, expect.any(Object));
+    expect(store.eraseUser).toHaveBeenCalledWith(caller.id);
+    expect(deletions.complete).toHaveBeenCalledWith(deletion);
+    expect(deletions.fail).not.toHaveBeenCalled();
+  });
+
+  it('counts a deletion as done when no memory store is configured', async () => {
+    const { service, deletions, store } = setUp();
+    store.configured = false;
+    await service.deleteUser(caller.id);
+    expect(store.eraseUser).not.toHaveBeenCalled();
+    expect(deletions.complete).toHaveBeenCalledWith(deletion);
+  });
+
+  it('leaves the deletion pending with a retry time when the store is down', async () => {
+    const { service, deletions, store } = setUp();
+    store.eraseUser.mockRejectedValue(new Error('SQLITE_BUSY: internals'));
+    await expect(service.deleteUser(caller.id)).resolves.toBeUndefined();
+    expect(deletions.complete).not.toHaveBeenCalled();
+    const [row, message, retryAt] = deletions.fail.mock.calls[0] as [UserDeletion, string, Date];
+    expect(row).toBe(deletion);
+    expect(message).toBe('Erasing the memories failed');
+    expect(retryAt.getTime()).toBeGreaterThan(Date.now() + 500);
+  });
+
+  it('marks the deletion failed for good after the last attempt', async () => {
+    const { service, deletions, store } = setUp();
+    store.eraseUser.mockRejectedValue(new DomainError(ErrorCode.Unavailable, 'Store down'));
+    const last = { ...deletion, attempts: USER_DELETION_MAX_ATTEMPTS };
+    expect(await service.eraseMemories(last)).toBe(false);
+    expect(deletions.fail).toHaveBeenCalledWith(last, 'Store down', null);
+  });
+
+  it('sweeps again later when a memory extraction was running for the user', async () => {
+    const { service, deletions } = setUp();
+    deletions.deleteUser.mockResolvedValue({
+      outcome: 'deleted',
+      deletion,
+      extractionRunning: true,
+    });
+    await service.deleteUser(caller.id);
+    expect(deletions.complete).not.toHaveBeenCalled();
+    expect(deletions.reschedule).toHaveBeenCalledWith(
+      deletion,
+      expect.any(Date),
+      expect.any(String),
+    );
+  });
+
+  it('maps unknown users and the last admin to domain errors', async () => {
+    const { service, deletions } = setUp();
+    deletions.deleteUser.mockResolvedValueOnce({ outcome: 'not_found' });
+    await expect(service.deleteUser(caller.id)).rejects.toMatchObject({ code: ErrorCode.NotFound });
+    deletions.deleteUser.mockResolvedValueOnce({ outcome: 'last_admin' });
+    await expect(service.deleteOwnAccount(caller, 'right')).rejects.toThrow(
+      new DomainError(ErrorCode.Conflict, 'The last admin cannot delete themself'),
+    );
+    expect(deletions.deleteUser).toHaveBeenLastCalledWith(caller.id, true, expect.any(Object));
+  });
+
+  it('refuses a wrong password before deleting anything', async () => {
+    const { service, deletions } = setUp();
+    await expect(service.deleteOwnAccount(caller, 'wrong')).rejects.toMatchObject({
+      code: ErrorCode.InvalidCredentials,
+    });
+    expect(deletions.deleteUser).not.toHaveBeenCalled();
+  });
+
+  it('refuses an admin deleting themself through the admin endpoint', async () => {
+    const { service, deletions } = setUp();
+    await expect(
+      service.deleteUserAsAdmin({ ...caller, role: 'admin' }, caller.id),
+    ).rejects.toThrow(new DomainError(ErrorCode.Conflict, 'You cannot delete yourself'));
+    expect(deletions.deleteUser).not.toHaveBeenCalled();
+  });
+
+  it('exports memories as unavailable when the store is down', async () => {
+    const { service, store } = setUp();
+    store.list.mockRejectedValue(new DomainError(ErrorCode.Unavailable, 'down'));
+    await expect(service.exportFor(caller)).resolves.toMatchObject({
+      memories: [],
+      memories_status: 'unavailable',
+    });
+  });
+});
+
+describe('UserDeletionWorker', () => {
+  it('retries due deletions, survives errors, and stops polling on shutdown', async () => {
+    const { config, service, deletions, store } = setUp();
+    deletions.claimDue
+      .mockRejectedValueOnce(new Error('database gone'))
+      .mockResolvedValueOnce([{ ...deletion, attempts: 2 }])
+      .mockResolvedValue([]);
+    const worker = new UserDeletionWorker(
+      config,
+      deletions as unknown as UserDeletionRepository,
+      service,
+    );
+    worker.start();
+    await until(() => deletions.complete.mock.calls.length > 0);
+    expect(store.eraseUser).toHaveBeenCalledWith(caller.id);
+    await worker.beforeApplicationShutdown();
+    const polls = deletions.claimDue.mock.calls.length;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(deletions.claimDue.mock.calls.length).toBe(polls);
+  });
+});

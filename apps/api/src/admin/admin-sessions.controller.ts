@@ -1,0 +1,20 @@
+import { Authenticated } from '@app/common';
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+
+import { AdminSessionPageDto, AdminSessionsQueryDto } from './admin.dto';
+import { AdminService } from './admin.service';
+
+@ApiTags('admin')
+@Authenticated({ admin: true })
+@Controller('api/v1/admin/sessions')
+export class AdminSessionsController {
+  constructor(private readonly admin: AdminService) {}
+
+  @Get()
+  @ApiOkResponse({ type: AdminSessionPageDto, description: 'Newest activity first' })
+  @ApiBadRequestResponse({ description: 'Malformed user_id or paging' })
+  list(@Query() query: AdminSessionsQueryDto): Promise<AdminSessionPageDto> {
+    return this.admin.listSessions({ userId: query.user_id }, query.limit, query.offset);
+  }
+}

@@ -1,0 +1,148 @@
+import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
+import { MemoryJob, User } from '@app/database';
+
+import { MemoryJobWorker } from '../memory-jobs/memory-job.worker';
+import { MemoryJobsRepository } from '../memory-jobs/memory-jobs.repository';
+import { SessionsService } from '../sessions/sessions.service';
+import { UsersService } from '../users/users.service';
+import { AdminService } from './admin.service';
+
+const caller: AuthenticatedUser = {
+  id: 'admin-1',
+  username: 'root',
+  email: 'root@example.com',
+  role: 'admin',
+  createdAt: new Date('2026-01-01T00:00:00.000Z'),
+  tokenId: 'j1',
+  tokenExpiresAt: new Date('2030-01-01T00:00:00.000Z'),
+};
+
+const user: User = {
+  id: 'u1',
+  username: 'alice',
+  email: 'alice@example.com',
+  passwordHash: 'hash',
+  role: 'user',
+  tokenVersion: 1,
+  disabled: true,
+  createdAt: new Date('2026-01-02T00:00:00.000Z'),
+  updatedAt: new Date('2026-01-02T00:00:00.000Z'),
+};
+
+const failedJob: MemoryJob = {
+  id: 'j1',
+  userId: 'u1',
+  sessionId: 's1',
+  messageId: 'm1',
+  replyId: 'm2',
+  status: 'failed',
+  attempts: 5,
+  runAt: new Date('2026-01-03T00:00:00.000Z'),
+  leaseUntil: null,
+  lockedBy: null,
+  runningUserId: null,
+  lastError: 'boom',
+  createdAt: new Date('2026-01-03T00:00:00.000Z'),
+  updatedAt: new Date('2026-01-03T00:00:00.000Z'),
+};
+
+describe('AdminService', () => {
+  let users: { updateAccess: jest.Mock };
+  let sessions: { countsForUsers: jest.Mock };
+  let jobs: { findById: jest.Mock; retryFailed: jest.Mock };
+  let worker: { wake: jest.Mock };
+  let service: AdminService;
+
+  beforeEach(() => {
+    users = { updateAccess: jest.fn().mockResolvedValue(user) };
+    sessions = {
+      countsForUsers: jest
+        .fn()
+        .mockResolvedValue(new Map([['u1', { sessionCount: 2, messageCount: 9 }]])),
+    };
+    jobs = { findById: jest.fn().mockResolvedValue(null), retryFailed: jest.fn() };
+    worker = { wake: jest.fn() };
+    service = new AdminService(
+      users as unknown as UsersService,
+      sessions as unknown as SessionsService,
+      jobs as unknown as MemoryJobsRepository,
+      worker as unknown as MemoryJobWorker,
+    );
+  });
+
+  describe('updateUser', () => {
+    it('answers with the updated user and their counts', async () => {
+      await expect(service.updateUser(caller, 'u1', { disabled: true })).resolves.toEqual({
+        id: 'u1',
+        username: 'alice',
+        email: 'alice@example.com',
+        role: 'user',
+        created_at: '2026-01-02T00:00:00.000Z',
+        disabled: true,
+        session_count: 2,
+        message_count: 9,
+      });
+      expect(users.updateAccess).toHaveBeenCalledWith('u1', { disabled: true });
+    });
+
+    it('refuses an empty change', async () => {
+      await expect(service.updateUser(caller, 'u1', {})).rejects.toMatchObject({
+        code: ErrorCode.BadRequest,
+      });
+      expect(users.updateAccess).not.toHaveBeenCalled();
+    });
+
+    it.each([[{ disabled: true }], [{ role: 'user' as const }]])(
+      'refuses to let an admin lock themself out: %p',
+      async (changes) => {
+        await expect(service.updateUser(caller, caller.id, changes)).rejects.toThrow(
+          new DomainError(ErrorCode.Conflict, 'You cannot disable or demote yourself'),
+        );
+        expect(users.updateAccess).not.toHaveBeenCalled();
+      },
+    );
+
+    it('lets an admin send their own unchanged role and state', async () => {
+      await service.updateUser(caller, caller.id, { role: 'admin', disabled: false });
+      expect(users.updateAccess).toHaveBeenCalledWith(caller.id, {
+        role: 'admin',
+        disabled: false,
+      });
+    });
+  });
+
+  describe('retryMemoryJob', () => {
+    it('answers 404 for an unknown job', async () => {
+      await expect(service.retryMemoryJob('nope')).rejects.toMatchObject({
+        code: ErrorCode.NotFound,
+      });
+    });
+
+    it.each(['pending', 'running'] as const)('refuses a %s job', async (status) => {
+      jobs.findById.mockResolvedValue({ ...failedJob, status });
+      await expect(service.retryMemoryJob('j1')).rejects.toMatchObject({
+        code: ErrorCode.Conflict,
+      });
+      expect(jobs.retryFailed).not.toHaveBeenCalled();
+    });
+
+    it('refuses a job that stopped being failed meanwhile', async () => {
+      jobs.findById.mockResolvedValue(failedJob);
+      jobs.retryFailed.mockResolvedValue(false);
+      await expect(service.retryMemoryJob('j1')).rejects.toMatchObject({
+        code: ErrorCode.Conflict,
+      });
+      expect(worker.wake).not.toHaveBeenCalled();
+    });
+
+    it('queues a failed job now with fresh attempts, keeps its error and wakes the worker', async () => {
+      jobs.findById.mockResolvedValue(failedJob);
+      jobs.retryFailed.mockResolvedValue(true);
+      const job = await service.retryMemoryJob('j1');
+      expect(job).toMatchObject({ id: 'j1', status: 'pending', attempts: 0, last_error: 'boom' });
+      expect(jobs.retryFailed).toHaveBeenCalledWith('j1', expect.any(Date));
+      expect(job.run_at).toBe(jobs.retryFailed.mock.calls[0][1].toISOString());
+      expect(worker.wake).toHaveBeenCalled();
+    });
+  });
+});

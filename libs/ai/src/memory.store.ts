@@ -111,15 +111,19 @@ export class MemoryStore {
     return updated;
   }
 
+  /** Deletes the memory and its history, which would otherwise keep the text (see eraseUser). */
   async delete(userId: string, memoryId: string): Promise<void> {
     await this.requireOwn(userId, memoryId);
     const memory = await this.mem0(userId);
-    await this.call(() => memory.delete(memoryId));
+    await this.call(async () => {
+      await memory.delete(memoryId);
+      purgeHistory((memory as unknown as Mem0Internals).db, [memoryId]);
+    });
   }
 
+  /** Forgets everything about the user, as a deleted account does: nothing of the text remains. */
   async deleteAll(userId: string): Promise<void> {
-    const memory = await this.mem0(userId);
-    await this.call(() => memory.deleteAll({ userId }));
+    await this.eraseUser(userId);
   }
 
   async history(userId: string, memoryId: string): Promise<MemoryHistoryEntry[]> {

@@ -56,6 +56,21 @@ const pathSegment = fc.oneof(
   hostileString.filter((s) => s.length > 0 && s.length < 300),
 );
 const queryValue = fc.oneof(fc.integer(), fc.double(), hostileString, fc.constant(''));
+/** Odd headers: a garbage or foreign bearer token, odd Accept, request ids, charsets. */
+const headers = fc.record(
+  {
+    Authorization: fc.oneof(
+      fc.constant('Bearer '),
+      fc.string({ maxLength: 60 }).map((s) => `Bearer ${s}`),
+      fc.constant('Bearer a.b.c'),
+      fc.constant('Basic Zm9vOmJhcg=='),
+    ),
+    Accept: fc.constantFrom('text/event-stream', '*/*', 'application/xml', 'text/html', ''),
+    'X-Request-Id': fc.string({ maxLength: 80 }).filter((s) => /^[\x20-\x7e]*$/.test(s)),
+    'Accept-Charset': fc.constantFrom('utf-8', 'latin1', 'x-unknown'),
+  },
+  { requiredKeys: [] },
+);
 const value = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   hostileString,
@@ -143,7 +158,8 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
           body,
           fc.boolean(),
           fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
-          async (segments, query, payload, authenticated, contentType) => {
+          headers,
+          async (segments, query, payload, authenticated, contentType, extraHeaders) => {
             const ownId = (name: string, i: number) =>
               name === 'user_id' && i % 2 === 0 ? user.id : encodeURIComponent(segments[i]);
             const url = op.pathParams.reduce(
@@ -152,7 +168,7 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
             );
             let req = request(t, op.method, url).query(query as Record<string, string>);
             if (authenticated) req = req.set(bearer(user.token));
-            req = req.set('Content-Type', contentType);
+            req = req.set('Content-Type', contentType).set(extraHeaders);
             const res = await req.send(
               typeof payload === 'string' ? payload : JSON.stringify(payload),
             );

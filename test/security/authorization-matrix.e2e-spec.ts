@@ -6,6 +6,7 @@ import { TEST_DATABASES } from '../support/databases';
 import { OpenAiTestDouble } from '../support/openai-double';
 import {
   bearer,
+  call,
   eventually,
   login,
   modelEnv,
@@ -15,12 +16,6 @@ import {
   TestApp,
   TestUser,
 } from '../support/test-app';
-
-/** Calls `method` on a fresh supertest agent of the app. */
-function request(t: TestApp, method: 'get' | 'post' | 'put' | 'patch' | 'delete', url: string) {
-  const agent = t.http();
-  return agent[method](url);
-}
 
 interface Operation {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -160,7 +155,7 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
           hasValidBody: true,
         });
       const url = op.pathParams.reduce((p, name) => p.replace(`{${name}}`, ids[name]), op.path);
-      const res = await request(t, op.method, url)
+      const res = await call(t, op.method, url)
         .set(bearer(mallory.token))
         .send(VALID_BODIES[key] ?? {});
       results.push(`${key} -> ${res.status}`);
@@ -187,9 +182,7 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
         (p, name) => p.replace(`{${name}}`, ids[name] ?? 'x'),
         op.path,
       );
-      const res = await request(t, op.method, url).send(
-        VALID_BODIES[`${op.method} ${op.path}`] ?? {},
-      );
+      const res = await call(t, op.method, url).send(VALID_BODIES[`${op.method} ${op.path}`] ?? {});
       expect({ route: `${op.method} ${op.path}`, status: res.status }).toEqual({
         route: `${op.method} ${op.path}`,
         status: 401,
@@ -210,7 +203,7 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
         is_admin: true,
         user_id: mallory.id,
       };
-      const res = await request(t, op.method, url).set(bearer(alice.token)).send(body);
+      const res = await call(t, op.method, url).set(bearer(alice.token)).send(body);
       const seen = { route: key, status: res.status };
       // Admin routes stop a non-admin before validation; everything else must name the fields.
       if (op.path.startsWith('/api/v1/admin/')) expect(seen).toEqual({ ...seen, status: 403 });
@@ -228,7 +221,7 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
         (p, name) => p.replace(`{${name}}`, name === 'user_id' ? '*' : ids[name]),
         op.path,
       );
-      const res = await request(t, op.method, url)
+      const res = await call(t, op.method, url)
         .set(bearer(mallory.token))
         .send(VALID_BODIES[`${op.method} ${op.path}`] ?? {});
       expect([400, 403, 404]).toContain(res.status);

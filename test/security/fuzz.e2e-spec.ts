@@ -4,6 +4,7 @@ import { TEST_DATABASES } from '../support/databases';
 import { OpenAiTestDouble } from '../support/openai-double';
 import {
   bearer,
+  call,
   modelEnv,
   registerUser,
   startApp,
@@ -11,12 +12,6 @@ import {
   TestApp,
   TestUser,
 } from '../support/test-app';
-
-/** Calls `method` on a fresh supertest agent of the app. */
-function request(t: TestApp, method: 'get' | 'post' | 'put' | 'patch' | 'delete', url: string) {
-  const agent = t.http();
-  return agent[method](url);
-}
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 interface Schema {
@@ -166,7 +161,7 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
               (p, name, i) => p.replace(`{${name}}`, ownId(name, i)),
               op.path,
             );
-            let req = request(t, op.method, url).query(query as Record<string, string>);
+            let req = call(t, op.method, url).query(query as Record<string, string>);
             if (authenticated) req = req.set(bearer(user.token));
             req = req.set('Content-Type', contentType).set(extraHeaders);
             const res = await req.send(

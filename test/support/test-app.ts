@@ -160,3 +160,11 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** Calls `method` on a fresh supertest agent of the app (for routes read from the API document). */
+export function call(t: TestApp, method: HttpMethod, url: string) {
+  const agent = t.http();
+  return agent[method](url);
+}

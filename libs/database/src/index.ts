@@ -6,4 +6,5 @@ export * from './entities/message.entity';
 export * from './entities/revoked-token.entity';
 export * from './entities/user-deletion.entity';
 export * from './entities/user.entity';
+export * from './query-errors';
 export * from './schema';

@@ -1,15 +1,7 @@
-import { MemoryJob, MemoryJobStatus } from '@app/database';
+import { isLockConflict, isUniqueViolation, MemoryJob, MemoryJobStatus } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import {
-  DataSource,
-  EntityManager,
-  FindOptionsWhere,
-  In,
-  LessThan,
-  QueryFailedError,
-  Repository,
-} from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, In, LessThan, Repository } from 'typeorm';
 
 export interface NewMemoryJob {
   id: string;
@@ -18,8 +10,6 @@ export interface NewMemoryJob {
   messageId: string;
   replyId: string;
 }
-
-const UNIQUE_VIOLATION = new Set(['ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE']);
 
 /**
  * The durable extraction queue. Claiming is safe across processes: on MySQL/MariaDB candidates
@@ -247,16 +237,4 @@ export class MemoryJobsRepository {
 
 function released() {
   return { runningUserId: null, lockedBy: null, leaseUntil: null, updatedAt: new Date() };
-}
-
-function isLockConflict(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const code = (error.driverError as { code?: string }).code;
-  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const code = (error.driverError as { code?: string }).code;
-  return code !== undefined && UNIQUE_VIOLATION.has(code);
 }

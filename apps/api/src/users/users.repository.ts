@@ -1,8 +1,8 @@
 import { DomainError, ErrorCode } from '@app/common';
-import { User } from '@app/database';
+import { isUniqueViolation, User } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 
 @Injectable()
 export class UsersRepository {
@@ -63,15 +63,4 @@ export class UsersRepository {
       skip: offset,
     });
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const driverError = error.driverError as { code?: string; errno?: number };
-  return (
-    driverError.code === 'ER_DUP_ENTRY' ||
-    driverError.errno === 1062 ||
-    driverError.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    driverError.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-  );
 }

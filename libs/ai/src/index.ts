@@ -2,3 +2,4 @@ export * from './ai.module';
 export * from './llm.client';
 export * from './mem0-config';
 export * from './memory.store';
+export * from './vector-store';

@@ -32,8 +32,16 @@ describe('buildMem0Config', () => {
         config: { baseURL: 'http://models.internal/v1', model: 'llama3.1' },
       },
       vectorStore: {
-        provider: 'memory',
-        config: { dimension: 768, dbPath: join(dataDir, 'mem0', 'vector_store.db') },
+        provider: 'sqlite-vec',
+        config: {
+          collectionName: 'memories',
+          dimension: 768,
+          dbPath: join(dataDir, 'mem0', 'vectors.db'),
+          migrateFrom: {
+            memories: join(dataDir, 'mem0', 'vector_store.db'),
+            memories_entities: join(dataDir, 'mem0', 'vector_store_entities.db'),
+          },
+        },
       },
       historyStore: {
         provider: 'sqlite',
@@ -47,23 +55,32 @@ describe('buildMem0Config', () => {
     writeFileSync(
       file,
       JSON.stringify({
-        vectorStore: { provider: 'qdrant', config: { url: 'http://qdrant:6333', dbPath: null } },
+        vectorStore: { provider: 'qdrant', config: { url: 'http://qdrant:6333' } },
         llm: { config: { temperature: 0 } },
       }),
     );
     const config = buildMem0Config(loadConfig({ ...base, MEM0_CONFIG_PATH: file }));
     expect(config.vectorStore).toEqual({
       provider: 'qdrant',
-      config: {
-        collectionName: 'memories',
-        dimension: 768,
-        dbPath: null,
-        url: 'http://qdrant:6333',
-      },
+      config: { collectionName: 'memories', dimension: 768, url: 'http://qdrant:6333' },
     });
     expect(config.llm).toMatchObject({
       provider: 'openai',
       config: { model: 'llama3.1', temperature: 0 },
+    });
+  });
+
+  it("keeps mem0's own memory store selectable, with no sqlite-vec settings", () => {
+    const file = join(dataDir, 'memory-store.json');
+    const dbPath = join(dataDir, 'mem0', 'vector_store.db');
+    writeFileSync(
+      file,
+      JSON.stringify({ vectorStore: { provider: 'memory', config: { dbPath } } }),
+    );
+    const config = buildMem0Config(loadConfig({ ...base, MEM0_CONFIG_PATH: file }));
+    expect(config.vectorStore).toEqual({
+      provider: 'memory',
+      config: { collectionName: 'memories', dimension: 768, dbPath },
     });
   });
 

@@ -1,12 +1,15 @@
 import { AppConfig } from '@app/config';
 import { join } from 'node:path';
 
+import { SQLITE_VEC_PROVIDER } from './vector-store/register';
+
 type Json = Record<string, unknown>;
 
 /**
  * Mem0's configuration, built from the environment: embedder and extraction LLM through the same
- * OpenAI-compatible endpoint, every store under DATA_DIR/mem0, then MEM0_CONFIG_PATH merged over it
- * (e.g. a Qdrant or pgvector vector store, a reranker).
+ * OpenAI-compatible endpoint, every store under DATA_DIR/mem0 (vectors in the project's sqlite-vec
+ * store), then MEM0_CONFIG_PATH merged over it (e.g. a Qdrant or pgvector vector store, a
+ * reranker). Choosing another vector store drops the embedded store's file settings.
  */
 export function buildMem0Config(config: AppConfig): Json {
   const { apiKey, baseUrl, model, embeddingModel, embeddingDims, timeoutMs } = config.openai;
@@ -20,16 +23,25 @@ export function buildMem0Config(config: AppConfig): Json {
     },
     llm: { provider: 'openai', config: { ...endpoint, model, timeout: timeoutMs } },
     vectorStore: {
-      provider: 'memory',
-      config: {
-        collectionName: 'memories',
-        dimension: embeddingDims,
-        dbPath: join(dir, 'vector_store.db'),
-      },
+      provider: SQLITE_VEC_PROVIDER,
+      config: { collectionName: 'memories', dimension: embeddingDims },
     },
     historyStore: { provider: 'sqlite', config: { historyDbPath: join(dir, 'history.db') } },
   };
-  return deepMerge(built, config.mem0.overrides);
+  const merged = deepMerge(built, config.mem0.overrides);
+  const vectorStore = merged.vectorStore as { provider: string; config: Json };
+  if (vectorStore.provider.toLowerCase() === SQLITE_VEC_PROVIDER) {
+    vectorStore.config = {
+      dbPath: join(dir, 'vectors.db'),
+      // What mem0's former default (`memory`) store left here is imported once, on first start.
+      migrateFrom: {
+        memories: join(dir, 'vector_store.db'),
+        memories_entities: join(dir, 'vector_store_entities.db'),
+      },
+      ...vectorStore.config,
+    };
+  }
+  return merged;
 }
 
 /** Objects merge key by key; anything else in `over` replaces what `base` had. */

@@ -1,9 +1,10 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Memory, MemoryConfig } from 'mem0ai/oss';
+import type { Memory } from 'mem0ai/oss';
 
 import { buildMem0Config } from './mem0-config';
+import { registerSqliteVecStore } from './vector-store/register';
 
 export interface MemoryRecord {
   id: string;
@@ -166,6 +167,8 @@ export class MemoryStore {
       const entities = await internals.getEntityStore();
       const [linked] = await entities.list({ user_id: userId }, LIST_LIMIT);
       for (const row of linked) await entities.delete(row.id);
+      // A store with a keyword index (the embedded sqlite-vec one) drops the deleted words too.
+      for (const store of [internals.vectorStore, entities]) await store.purgeDeleted?.();
       purgeMessages(internals.db, userId);
       return erased;
     });
@@ -196,9 +199,10 @@ export class MemoryStore {
         'Memory is not available: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)',
       );
     }
-    this.memory ??= import('mem0ai/oss').then(
-      ({ Memory }) => new Memory(buildMem0Config(this.config) as unknown as MemoryConfig),
-    );
+    this.memory ??= import('mem0ai/oss').then((mem0) => {
+      registerSqliteVecStore(mem0);
+      return new mem0.Memory(buildMem0Config(this.config));
+    });
     return this.memory;
   }
 
@@ -238,10 +242,11 @@ function toRecord(item: Mem0Item): MemoryRecord {
 /** The parts of mem0's Memory that erasing needs; its types mark them private. */
 interface Mem0Internals {
   db: unknown;
-  vectorStore: { delete(id: string): Promise<void> };
+  vectorStore: { delete(id: string): Promise<void>; purgeDeleted?(): Promise<void> };
   getEntityStore(): Promise<{
     list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
     delete(id: string): Promise<void>;
+    purgeDeleted?(): Promise<void>;
   }>;
 }
 

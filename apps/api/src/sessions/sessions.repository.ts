@@ -10,11 +10,14 @@ export class SessionsRepository {
     @InjectRepository(Message) private readonly messages: Repository<Message>,
   ) {}
 
-  /** Newest activity first; the id breaks ties so that pages never overlap. */
+  /**
+   * Newest activity first; the id breaks ties so that pages never overlap. Both descending, so
+   * that one backward scan of the (user_id, updated_at) index reads the page, without a sort.
+   */
   findPageForUser(userId: string, limit: number, offset: number): Promise<[ChatSession[], number]> {
     return this.sessions.findAndCount({
       where: { userId },
-      order: { updatedAt: 'DESC', id: 'ASC' },
+      order: { updatedAt: 'DESC', id: 'DESC' },
       take: limit,
       skip: offset,
     });
@@ -94,7 +97,7 @@ export class SessionsRepository {
       .innerJoin('session.user', 'owner')
       .addSelect(['owner.id', 'owner.username'])
       .orderBy('session.updatedAt', 'DESC')
-      .addOrderBy('session.id', 'ASC')
+      .addOrderBy('session.id', 'DESC')
       // limit/offset, not take/skip: the join is many-to-one, so rows are sessions already.
       .limit(limit)
       .offset(offset);

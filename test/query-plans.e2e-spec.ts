@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource, Logger, ObjectLiteral, QueryRunner } from 'typeorm';
+
+import { TEST_DATABASES } from './support/databases';
+import { OpenAiTestDouble } from './support/openai-double';
+import {
+  bearer,
+  eventually,
+  login,
+  modelEnv,
+  registerUser,
+  startApp,
+  testEnv,
+  TestApp,
+} from './support/test-app';
+
+const ADMIN = {
+  ADMIN_USERNAME: 'plans_admin',
+  ADMIN_EMAIL: 'plans@example.com',
+  ADMIN_PASSWORD: 'admin password 1',
+};
+/** The columns of MariaDB's (and MySQL's) EXPLAIN that the checks read. */
+type PlanRow = Record<'table' | 'type' | 'key' | 'Extra', string | null>;
+
+interface Checked {
+  sql: string;
+  plan: PlanRow[];
+  problems: string[];
+}
+
+/** Every table of the app is one that grows with its users. */
+const appTables = (ds: DataSource) => ds.entityMetadatas.map((m) => m.tableName);
+
+async function insertRows(ds: DataSource, table: string, rows: ObjectLiteral[]): Promise<void> {
+  const columns = Object.keys(rows[0]);
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  for (let i = 0; i < rows.length; i += 1000) {
+    const chunk = rows.slice(i, i + 1000);
+    await ds.query(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`,
+      chunk.flatMap((row) => columns.map((c) => row[c] as unknown)),
+    );
+  }
+}
+
+/**
+ * Other users' data at a plausible scale: 2,500 users (below about 2,000 the planner rightly
+ * prefers to sort the whole users table), 6,000 sessions (a few users own many), about 40,000
+ * messages, 4,000 extraction jobs (failed, retries due later, a few running), 4,000 revoked
+ * tokens and 500 unfinished deletions. Nothing of it is due, so the workers leave it alone. The
+ * values are random: the shape of the data, not its values, decides the plans.
+ */
+async function seedOtherUsers(ds: DataSource): Promise<void> {
+  const now = Date.now();
+  // Up to `hours` from now (negative: ago), never within 10 minutes of now.
+  const at = (hours: number) =>
+    new Date(now + Math.sign(hours) * 600_000 + Math.floor(Math.random() * hours * 3_600_000));
+  const users = Array.from({ length: 2500 }, (_, i) => ({
+    id: randomUUID(),
+    username: `seed_${i}`,
+    email: `seed_${i}@example.com`,
+    password_hash: `$2b$10$${'x'.repeat(53)}`,
+    role: i % 500 === 0 ? 'admin' : 'user',
+    token_version: i % 3,
+    disabled: i % 100 === 0 ? 1 : 0,
+    created_at: at(-24 * 365),
+    updated_at: new Date(now - 3_600_000),
+  }));
+  const sessions = Array.from({ length: 6000 }, (_, i) => {
+    const created = at(-24 * 90);
+    const user = users[Math.floor(Math.random() ** 2 * users.length)];
+    return { id: randomUUID(), user_id: user.id, title: `Chat ${i}`, created_at: created };
+  });
+  const messages = sessions.flatMap((s) => {
+    const count = 2 + Math.floor(Math.random() * 12);
+    Object.assign(s, { updated_at: new Date(s.created_at.getTime() + (count - 1) * 30_000) });
+    return Array.from({ length: count }, (_, i) => ({
+      id: randomUUID(),
+      session_id: s.id,
+      user_id: s.user_id,
+      role: i % 2 ? 'assistant' : 'user',
+      content: `${i % 2 ? 'Echo: ' : ''}message ${i} of ${s.title}. `.repeat(4),
+      model: i % 2 ? 'gpt-4o-mini' : null,
+      prompt_tokens: i % 2 ? 100 + i * 40 : null,
+      completion_tokens: i % 2 ? 40 : null,
+      latency_ms: i % 2 ? 800 : null,
+      created_at: new Date(s.created_at.getTime() + i * 30_000),
+    }));
+  });
+  const jobs = Array.from({ length: 4000 }, (_, i) => {
+    const m = messages[Math.floor(Math.random() * messages.length)];
+    const running = i < 20; // at most one running job per user
+    const status = running ? 'running' : i % 5 ? 'failed' : 'pending';
+    return {
+      id: randomUUID(),
+      user_id: running ? users[i].id : m.user_id,
+      session_id: m.session_id,
+      message_id: m.id,
+      reply_id: randomUUID(),
+      status,
+      attempts: status === 'failed' ? 5 : 1,
+      run_at: status === 'pending' ? at(2) : m.created_at,
+      lease_until: running ? at(1) : null,
+      locked_by: running ? 'other-host:1:0f3a9c1e' : null,
+      running_user_id: running ? users[i].id : null,
+      last_error: running ? null : 'The embedding service failed; try again',
+      created_at: m.created_at,
+      updated_at: m.created_at,
+    };
+  });
+  const tokens = Array.from({ length: 4000 }, (_, i) => ({
+    jti: randomUUID(),
+    user_id: users[i % users.length].id,
+    expires_at: at(24),
+  }));
+  const deletions = Array.from({ length: 500 }, (_, i) => ({
+    id: randomUUID(),
+    user_id: randomUUID(),
+    status: i % 4 ? 'failed' : 'pending',
+    attempts: 3,
+    last_error: 'The memory store is unavailable; try again',
+    run_at: i % 4 ? at(-24 * 30) : at(1),
+    created_at: at(-24 * 30),
+    updated_at: new Date(now),
+  }));
+  const tables = { users, chat_sessions: sessions, messages, memory_jobs: jobs };
+  for (const [table, rows] of Object.entries(tables)) await insertRows(ds, table, rows);
+  await insertRows(ds, 'revoked_tokens', tokens);
+  await insertRows(ds, 'user_deletions', deletions);
+  await ds.query(`ANALYZE TABLE ${appTables(ds).join(', ')}`);
+}
+
+/**
+ * Runs `operations` with the DataSource's logger wrapped: every statement it is handed (with the
+ * first parameters seen) is kept, then passed on to the original logger.
+ */
+async function recordStatements(ds: DataSource, operations: () => Promise<void>) {
+  const original = ds.logger;
+  const statements = new Map<string, unknown[]>();
+  ds.logger = Object.assign(Object.create(original) as Logger, {
+    logQuery(query: string, parameters?: unknown[] | ObjectLiteral, runner?: QueryRunner): unknown {
+      if (!statements.has(query))
+        statements.set(query, Array.isArray(parameters) ? parameters : []);
+      return original.logQuery(query, parameters, runner);
+    },
+  });
+  try {
+    await operations();
+  } finally {
+    ds.logger = original;
+  }
+  return statements;
+}
+
+const EXPLAINABLE = /^\s*(SELECT|UPDATE|DELETE)\b/i;
+const SKIPPED = /`migrations`|^\s*SELECT\s+(VERSION|DATABASE)\(\)/i;
+
+/** The plan of one statement and what is wrong with it. */
+async function check(ds: DataSource, sql: string, parameters: unknown[]): Promise<Checked> {
+  const plan = await ds.query<PlanRow[]>(`EXPLAIN ${sql}`, parameters);
+  // EXPLAIN names tables by their alias: FROM `memory_jobs` `job` means job is memory_jobs.
+  const tables = new Map<string, string>();
+  for (const [, table, alias] of sql.matchAll(/(?:FROM|JOIN|UPDATE)\s+`(\w+)`(?:\s+`(\w+)`)?/gi))
+    tables.set(alias ?? table, table);
+  const orderedPage = /\bORDER BY\b[\s\S]*\bLIMIT\b/i.test(sql);
+  const problems = plan.flatMap((row) => {
+    const table = tables.get(row.table ?? '') ?? row.table ?? '';
+    if (!appTables(ds).includes(table)) return [];
+    const found: string[] = [];
+    if (row.type === 'ALL') found.push(`full scan of ${table}`);
+    if (orderedPage && /filesort/i.test(row.Extra ?? '')) found.push(`filesort on ${table}`);
+    return found;
+  });
+  return { sql, plan, problems };
+}
+
+const verdict = (c: Checked) =>
+  `${c.problems.join(', ') || 'ok'}\n  ${c.sql}\n  ${JSON.stringify(c.plan)}`;
+
+/** Statements each hot operation must have issued (and which must then be served by an index). */
+const HOT_STATEMENTS: [string, RegExp][] = [
+  ['register, login: the user by name or email', /FROM `users`.*`username` = \?.*`email` = \?/],
+  ['every request: the token is not revoked', /FROM `revoked_tokens`.*`jti` = \?/],
+  ['every request: the user by id', /FROM `users`.*WHERE \(\(`User`.`id` = \?\)\)/],
+  ['a turn in a session: the owned session', /FROM `chat_sessions`.*`id` = \?.*`user_id` = \?/],
+  ["a turn: the session's activity time", /^UPDATE `chat_sessions` SET `updated_at`/],
+  ['a turn: the history window', /FROM `messages`.*`session_id` = \?.*ORDER BY.*DESC.*LIMIT/],
+  ['session list: the page', /FROM `chat_sessions`.*`user_id` = \?.*ORDER BY.*LIMIT/],
+  ['session list: message counts', /FROM `messages`.*`session_id` IN .*GROUP BY/],
+  ["a session's messages: the page", /FROM `messages`.*`session_id` = \?.*ORDER BY.*ASC.*LIMIT/],
+  ['worker: expired leases', /FROM `memory_jobs`.*`lease_until` < \?/],
+  ['worker: due jobs, locked', /FROM `memory_jobs`.*FOR UPDATE SKIP LOCKED/],
+  ['worker: users with a running job', /FROM `memory_jobs`.*`status` = \?.*`user_id` IN/],
+  ['worker: the claim', /^UPDATE `memory_jobs` SET `status`/],
+  ["worker: the turn's messages", /FROM `messages`.*`id` IN/],
+  ['worker: the finished job leaves the queue', /^DELETE FROM `memory_jobs`/],
+  ["the caller's extraction jobs", /FROM `memory_jobs`.*WHERE \(\(`MemoryJob`.`user_id` = \?\)\)/],
+  ['deletion worker: due deletions', /FROM `user_deletions`.*`run_at` <= \?/],
+  ['admin user list: the page', /FROM `users`.*ORDER BY.*LIMIT/],
+  ['admin user list: sessions per user', /FROM `chat_sessions`.*`user_id` IN .*GROUP BY/],
+  ['admin user list: messages per user', /FROM `messages`.*`user_id` IN .*GROUP BY/],
+];
+
+const server = TEST_DATABASES.find((d) => d.url);
+
+/**
+ * Every SELECT, UPDATE and DELETE the hot paths issue, EXPLAINed on the database server among
+ * other users' data: none may read a whole table, and no page (ORDER BY … LIMIT) may be sorted
+ * after reading when an index can give the order. Only with TEST_DATABASE_URL: SQLite's planner
+ * is not the one production runs on.
+ */
+(server ? describe : describe.skip)(`query plans on ${server?.name ?? 'a server'}`, () => {
+  const double = new OpenAiTestDouble({ embeddingDims: 64 });
+  let t: TestApp;
+  const checked: Checked[] = [];
+
+  beforeAll(async () => {
+    await double.start();
+    t = await startApp(
+      testEnv(server ?? { name: 'none' }, { ...modelEnv(double.baseURL), ...ADMIN }),
+    );
+    const ds = t.app.get(DataSource);
+    await seedOtherUsers(ds);
+    const statements = await recordStatements(ds, () => hotOperations(t));
+    for (const [sql, parameters] of statements) {
+      if (EXPLAINABLE.test(sql) && !SKIPPED.test(sql))
+        checked.push(await check(ds, sql, parameters));
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+    await double.stop();
+  });
+
+  it.each(HOT_STATEMENTS)('%s: issued, and served by an index', (_, pattern) => {
+    const matching = checked.filter((c) => pattern.test(c.sql));
+    expect(matching.length).toBeGreaterThan(0);
+    expect(matching.filter((c) => c.problems.length > 0).map(verdict)).toEqual([]);
+  });
+
+  it('serves every other recorded statement from an index too', () => {
+    expect(checked.length).toBeGreaterThanOrEqual(HOT_STATEMENTS.length);
+    expect(checked.filter((c) => c.problems.length > 0).map(verdict)).toEqual([]);
+  });
+});
+
+/** Register, log in, me, two turns, lists, the worker's claims, the admin user list, logout. */
+async function hotOperations(t: TestApp): Promise<void> {
+  const user = await registerUser(t, 'plans');
+  const auth = bearer(user.token);
+  await t.http().get('/api/v1/auth/me').set(auth).expect(200);
+  const chat = `/api/v1/chat/${user.id}`;
+  const first = await t.http().post(chat).set(auth).send({ message: 'I live in Lisbon.' });
+  expect(first.status).toBe(200);
+  const session = first.body.session_id as string;
+  await t.http().post(chat).set(auth).send({ message: 'Hi', session_id: session }).expect(200);
+  await t.http().get(`${chat}/sessions`).set(auth).expect(200);
+  await t.http().get(`${chat}/sessions/${session}/messages`).set(auth).expect(200);
+  await eventually(async () => {
+    const jobs = await t.http().get('/api/v1/memories/jobs').set(auth).expect(200);
+    return (jobs.body.items as unknown[]).length === 0;
+  }, 'the worker to finish the turns’ extraction jobs');
+  const admin = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
+  await t.http().get('/api/v1/admin/users').set(bearer(admin)).expect(200);
+  await t.http().post('/api/v1/auth/logout').set(auth).expect(204);
+  await t.http().get('/api/v1/auth/me').set(auth).expect(401);
+}

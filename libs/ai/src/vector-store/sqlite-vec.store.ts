@@ -17,6 +17,12 @@ export interface SqliteVecStoreConfig {
   collectionName?: string;
   dimension?: number;
   /**
+   * Vectors per sqlite-vec chunk (default 64). Every user's partition allocates whole chunks, so
+   * this is also the smallest space a user takes (64 × 1536 floats = 384 KiB); a search reads
+   * the chunks of one partition.
+   */
+  chunkSize?: number;
+  /**
    * mem0 `memory`-store files to import once into an empty collection, keyed by collection name
    * (mem0 keeps `<name>_entities` in a second file). The file is renamed `*.migrated` afterwards.
    */
@@ -34,6 +40,12 @@ interface ItemRow {
 
 /** sqlite-vec's KNN `k` ceiling. */
 const MAX_K = 4096;
+/**
+ * sqlite-vec's default (1024) preallocates 6 MiB per user at 1536 dimensions and makes a search
+ * read all of it; 64 keeps a small user small and a search of a 100-memory user under a
+ * millisecond (measured with 1536 dimensions: 0.4 ms against 2.3 ms).
+ */
+const DEFAULT_CHUNK_SIZE = 64;
 const BM25_K1 = 1.5;
 const BM25_B = 0.75;
 /** mem0's `memory` store accepts camelCase scope keys and answers snake_case; so does this one. */
@@ -54,6 +66,7 @@ const SCOPE_KEYS: [string, string][] = [
 export class SqliteVecStore {
   private readonly db: Database.Database;
   private readonly dimension: number;
+  private readonly chunkSize: number;
   private readonly table: string;
   private readonly collection: string;
   private readonly migrateFrom?: string;
@@ -66,6 +79,10 @@ export class SqliteVecStore {
     }
     this.table = this.collection;
     this.dimension = config.dimension ?? 1536;
+    this.chunkSize = config.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    if (!Number.isInteger(this.chunkSize) || this.chunkSize < 8 || this.chunkSize % 8 !== 0) {
+      throw new Error('sqlite-vec store: chunkSize must be a positive multiple of 8');
+    }
     this.migrateFrom = config.migrateFrom?.[this.collection];
     mkdirSync(dirname(config.dbPath), { recursive: true });
     this.db = new Database(config.dbPath);
@@ -274,7 +291,8 @@ export class SqliteVecStore {
       CREATE INDEX IF NOT EXISTS "${t}_by_owner" ON "${t}" (owner, rowid);
       CREATE VIRTUAL TABLE IF NOT EXISTS "${t}_vec" USING vec0(
         owner TEXT PARTITION KEY,
-        embedding float[${this.dimension}] distance_metric=cosine
+        embedding float[${this.dimension}] distance_metric=cosine,
+        chunk_size=${this.chunkSize}
       );
       CREATE VIRTUAL TABLE IF NOT EXISTS "${t}_fts" USING fts5(
         owner, text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2'

@@ -3,7 +3,16 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'data/**',
+      'bench/out/**',
+      'eslint.config.mjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -28,6 +37,7 @@ export default tseslint.config(
       'libs/config/src/**/*.ts',
       'apps/*/src/main.ts',
       'test/**/*.ts',
+      'bench/**/*.ts',
       '**/*.spec.ts',
       '*.config.ts',
     ],

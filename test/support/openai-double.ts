@@ -46,6 +46,17 @@ export interface RecordedRequest {
   receivedAt: number;
   /** Milliseconds from request received to response fully written; unset if it never ended. */
   durationMs?: number;
+  /** performance.now() when the request arrived (same clock as durationMs). */
+  startedAt?: number;
+  /** Streamed chat: milliseconds from request received to the first content chunk written. */
+  firstChunkMs?: number;
+}
+export interface OpenAiTestDoubleOptions {
+  embeddingDims?: number;
+  /** false: keep no `requests` (long benchmark runs); `onRequestEnd` still sees each one. */
+  recordRequests?: boolean;
+  /** Called when a response has been fully written, with its record (durationMs set). */
+  onRequestEnd?: (request: RecordedRequest) => void;
 }
 export interface FailOptions {
   /** HTTP status, default 500. */
@@ -157,9 +168,13 @@ export class OpenAiTestDouble {
   private reply: ReplyFn = defaultReply;
   private counter = 0;
   private readonly embeddingDims: number;
+  private readonly recordRequests: boolean;
+  private readonly onRequestEnd?: (request: RecordedRequest) => void;
 
-  constructor(options: { embeddingDims?: number } = {}) {
+  constructor(options: OpenAiTestDoubleOptions = {}) {
     this.embeddingDims = options.embeddingDims ?? 1536;
+    this.recordRequests = options.recordRequests ?? true;
+    this.onRequestEnd = options.onRequestEnd;
   }
 
   /** Listens on 127.0.0.1, port 0; resolves with the base URL, e.g. http://127.0.0.1:41234/v1. */
@@ -278,9 +293,13 @@ export class OpenAiTestDouble {
       kind: this.classify(route, body),
       body,
       receivedAt: Date.now(),
+      startedAt: started,
     };
-    this.requests.push(record);
-    res.once('finish', () => (record.durationMs = performance.now() - started));
+    if (this.recordRequests) this.requests.push(record);
+    res.once('finish', () => {
+      record.durationMs = performance.now() - started;
+      this.onRequestEnd?.(record);
+    });
     res.setHeader('x-request-id', `req_double_${++this.counter}`);
 
     // Consumed on arrival so that concurrent requests fail in arrival order.
@@ -297,7 +316,7 @@ export class OpenAiTestDouble {
     if (failure) return this.sendError(res, failure.status, 'Injected failure', failure.body);
     if (route === 'models') return this.sendJson(res, 200, this.models());
     if (route === 'embeddings') return this.embeddings(res, body);
-    if (route === 'chat') return this.chat(res, body);
+    if (route === 'chat') return this.chat(res, body, record, started);
     this.sendError(res, 404, `Unknown request URL: ${method} ${path}`);
   }
 
@@ -377,7 +396,7 @@ export class OpenAiTestDouble {
     return this.reply(body);
   }
 
-  private chat(res: ServerResponse, body: unknown): void {
+  private chat(res: ServerResponse, body: unknown, record: RecordedRequest, started: number): void {
     if (!isChatBody(body)) return this.sendError(res, 400, "'messages' must be an array");
     const content = this.answerFor(body, this.classify('chat', body));
     const promptText = body.messages.map((m) => textOf(m.content)).join('\n');
@@ -412,6 +431,8 @@ export class OpenAiTestDouble {
     const frames = [frame({ role: 'assistant', content: '' }, null)];
     frames.push(...pieces.slice(0, limit).map((p) => frame({ content: p }, null)));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    // Every frame goes out in the one write below: that is when the first token leaves.
+    if (pieces.length > 0 && limit !== 0) record.firstChunkMs = performance.now() - started;
     if (this.streamStallAfter !== undefined && this.streamFailAfter === undefined) {
       res.write(frames.join('')); // and nothing more: stop() destroys the socket
       return;

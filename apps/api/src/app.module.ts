@@ -14,6 +14,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AccountModule } from './account/account.module';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { BenchModule } from './bench/bench.module';
 import { ChatModule } from './chat/chat.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging';
@@ -45,6 +46,7 @@ export class AppModule implements BeforeApplicationShutdown {
         SessionsModule,
         ThrottlingModule,
         UsersModule,
+        ...(config.bench.endpoints ? [BenchModule] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -89,6 +89,8 @@ export class AppConfig {
   readonly memoryJobs!: MemoryJobsConfig;
   readonly limits!: LimitsConfig;
   readonly log!: { level: LogLevel; debug: boolean };
+  /** `endpoints` (BENCH_ENDPOINTS) adds the baseline routes `npm run bench` compares against. */
+  readonly bench!: { endpoints: boolean };
   /** Things worth a warning at start-up (e.g. a generated JWT secret). */
   readonly warnings!: string[];
 

@@ -54,7 +54,7 @@ describe('loadConfig', () => {
     expect(config.chat).toMatchObject({ historyWindow: 20, memoryLimit: 5 });
     expect(config.memoryJobs).toEqual({
       workersEnabled: true,
-      concurrency: 2,
+      concurrency: 16,
       maxAttempts: 5,
       leaseMs: 120_000,
       pollMs: 500,
@@ -70,6 +70,7 @@ describe('loadConfig', () => {
       throttleChatPerMinute: 60,
     });
     expect(config.log).toEqual({ debug: false, level: 'info' });
+    expect(config.bench).toEqual({ endpoints: false });
     expect(config.admin).toBeUndefined();
   });
 
@@ -99,6 +100,7 @@ describe('loadConfig', () => {
     [{ JWT_ALGORITHM: 'RS256' }, 'JWT_ALGORITHM must be one of'],
     [{ BCRYPT_COST: '9' }, 'BCRYPT_COST must be at least 10'],
     [{ DEBUG: 'maybe' }, 'DEBUG must be true or false'],
+    [{ BENCH_ENDPOINTS: 'sometimes' }, 'BENCH_ENDPOINTS must be true or false'],
     [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL must use mysql: or mariadb:'],
     [{ DATABASE_URL: 'nonsense' }, 'DATABASE_URL must be a valid URL'],
     [{ OPENAI_BASE_URL: 'ftp://x' }, 'OPENAI_BASE_URL must use http: or https:'],
@@ -133,12 +135,14 @@ describe('loadConfig', () => {
       THROTTLE_CHAT_PER_MINUTE: '0',
       CORS_ORIGINS: 'https://a.example, https://b.example',
       JWT_ALGORITHM: 'hs512',
+      BENCH_ENDPOINTS: 'on',
     });
     expect(config.log).toEqual({ debug: true, level: 'debug' });
     expect(config.database.migrationsRun).toBe(false);
     expect(config.limits.throttleChatPerMinute).toBe(0);
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(config.auth.jwtAlgorithm).toBe('HS512');
+    expect(config.bench.endpoints).toBe(true);
   });
 
   describe('JWT_SECRET', () => {

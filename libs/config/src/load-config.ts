@@ -80,7 +80,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     memoryJobs: {
       workersEnabled: read.bool('MEMORY_WORKERS_ENABLED', true),
-      concurrency: read.int('MEMORY_WORKER_CONCURRENCY', 2, { min: 1, max: 64 }),
+      concurrency: read.int('MEMORY_WORKER_CONCURRENCY', 16, { min: 1, max: 64 }),
       maxAttempts: read.int('MEMORY_JOB_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
       leaseMs: read.int('MEMORY_JOB_LEASE_SECONDS', 120, { min: 1 }) * 1000,
       pollMs: read.int('MEMORY_JOB_POLL_MS', 500, { min: 10 }),
@@ -102,6 +102,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       debug,
       level: read.oneOf('LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info'),
     },
+    bench: { endpoints: read.bool('BENCH_ENDPOINTS', false) },
     warnings,
   });
 

@@ -39,7 +39,7 @@ function drive(
 
 /** What bcrypt alone allows: the server's library (native, on libuv's pool), on every core. */
 async function bcryptBaseline(cost: number): Promise<{ perSecond: number; label: string }> {
-  const encoded = await hash(PASSWORD, { cost });
+  const encoded = await hash(PASSWORD, cost);
   const count = cpus().length * 3;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: count }, () => verify(PASSWORD, encoded)));

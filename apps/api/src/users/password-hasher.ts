@@ -15,7 +15,7 @@ export class PasswordHasher {
   constructor(private readonly config: AppConfig) {}
 
   hash(password: string): Promise<string> {
-    return hash(password, { cost: this.config.auth.bcryptCost });
+    return hash(password, this.config.auth.bcryptCost);
   }
 
   verify(password: string, encoded: string): Promise<boolean> {

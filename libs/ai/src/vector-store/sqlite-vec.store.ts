@@ -67,7 +67,6 @@ export class SqliteVecStore {
   private readonly db: Database.Database;
   private readonly dimension: number;
   private readonly chunkSize: number;
-  private readonly table: string;
   private readonly collection: string;
   private readonly migrateFrom?: string;
   private statements?: ReturnType<SqliteVecStore['prepare']>;
@@ -77,7 +76,6 @@ export class SqliteVecStore {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(this.collection)) {
       throw new Error(`sqlite-vec store: invalid collection name "${this.collection}"`);
     }
-    this.table = this.collection;
     this.dimension = config.dimension ?? 1536;
     this.chunkSize = config.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (!Number.isInteger(this.chunkSize) || this.chunkSize < 8 || this.chunkSize % 8 !== 0) {
@@ -122,11 +120,11 @@ export class SqliteVecStore {
       results = rows.map((row) => this.result(row, 1 - row.distance));
     } else {
       // Filters beyond the owner: score every row in scope exactly, then filter (no KNN cut-off).
-      const rows = (owner === undefined ? q.scanAll.all(blob) : q.scanOwner.all(blob, owner)) as (
-        ItemRow | (ItemRow & { distance: number })
-      )[];
+      const rows = (
+        owner === undefined ? q.scanAll.all(blob) : q.scanOwner.all(blob, owner)
+      ) as (ItemRow & { distance: number })[];
       results = rows
-        .map((row) => this.result(row, 1 - (row as { distance: number }).distance))
+        .map((row) => this.result(row, 1 - row.distance))
         .filter((item) => matchesFilters(item.payload, filters))
         .sort((a, b) => (b.score ?? 0) - (a.score ?? 0))
         .slice(0, topK);
@@ -223,8 +221,8 @@ export class SqliteVecStore {
 
   async deleteCol(): Promise<void> {
     this.db.exec(
-      `DROP TABLE IF EXISTS "${this.table}_vec"; DROP TABLE IF EXISTS "${this.table}_fts";` +
-        ` DROP TABLE IF EXISTS "${this.table}";`,
+      `DROP TABLE IF EXISTS "${this.collection}_vec"; DROP TABLE IF EXISTS "${this.collection}_fts";` +
+        ` DROP TABLE IF EXISTS "${this.collection}";`,
     );
     this.statements = undefined;
     this.createTables();
@@ -269,7 +267,9 @@ export class SqliteVecStore {
   async purgeDeleted(): Promise<void> {
     this.ready();
     this.db
-      .prepare(`INSERT INTO "${this.table}_fts" ("${this.table}_fts") VALUES ('optimize')`)
+      .prepare(
+        `INSERT INTO "${this.collection}_fts" ("${this.collection}_fts") VALUES ('optimize')`,
+      )
       .run();
     return Promise.resolve();
   }
@@ -279,7 +279,7 @@ export class SqliteVecStore {
   }
 
   private createTables(): void {
-    const t = this.table;
+    const t = this.collection;
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS "${t}" (
         rowid INTEGER PRIMARY KEY,
@@ -312,7 +312,7 @@ export class SqliteVecStore {
   }
 
   private prepare() {
-    const t = this.table;
+    const t = this.collection;
     const columns = `i.rowid AS rowid, i.id AS id, i.tokens AS tokens, i.payload AS payload`;
     const db = this.db;
     return {
@@ -417,7 +417,9 @@ export class SqliteVecStore {
     const source = this.migrateFrom;
     if (!source || !existsSync(source)) return;
     const q = this.ready();
-    const { total } = this.db.prepare(`SELECT count(*) AS total FROM "${this.table}"`).get() as {
+    const { total } = this.db
+      .prepare(`SELECT count(*) AS total FROM "${this.collection}"`)
+      .get() as {
       total: number;
     };
     if (total > 0) return;

@@ -1,6 +1,6 @@
 import { MemoryJob, User } from '@app/database';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, IsNull } from 'typeorm';
 
 import { MemoryJobsRepository } from '../apps/api/src/memory-jobs/memory-jobs.repository';
 import { TEST_DATABASES } from './support/databases';
@@ -21,7 +21,11 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
   afterAll(() => t.close());
   beforeEach(() => ds.createQueryBuilder().delete().from(MemoryJob).execute());
 
-  async function seed(users: number, jobsPerUser: number): Promise<string[]> {
+  async function seed(
+    users: number,
+    jobsPerUser: number,
+    sessionOf: (job: number) => string = () => randomUUID(),
+  ): Promise<string[]> {
     const now = new Date();
     const ids: string[] = [];
     for (let u = 0; u < users; u++) {
@@ -41,7 +45,7 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
         const at = new Date(now.getTime() - 1000 + j);
         await repo.enqueue(
           ds.manager,
-          { id, userId, sessionId: randomUUID(), messageId: randomUUID(), replyId: randomUUID() },
+          { id, userId, sessionId: sessionOf(j), messageId: randomUUID(), replyId: randomUUID() },
           at,
         );
       }
@@ -66,7 +70,7 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
       expect(new Set(users).size).toBe(users.length);
       // Finish everything claimed this round so that the next round can take each user's next job.
       for (const [i, jobs] of claims.entries()) {
-        for (const job of jobs) expect(await repo.complete(job.id, workers[i])).toBe(true);
+        for (const job of jobs) expect(await repo.complete([job.id], workers[i])).toBe(1);
       }
     }
     expect(seen.size).toBe(24);
@@ -77,8 +81,8 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
     const [id] = await seed(1, 1);
     const [job] = await repo.claim('holder', 1, 60_000);
     expect(job.id).toBe(id);
-    expect(await repo.complete(id, 'someone-else')).toBe(false);
-    expect(await repo.complete(id, 'holder')).toBe(true);
+    expect(await repo.complete([id], 'someone-else')).toBe(0);
+    expect(await repo.complete([id], 'holder')).toBe(1);
   });
 
   it('reclaims an expired lease, and fails a job that has no attempts left', async () => {
@@ -101,6 +105,43 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
     });
     await jobs.delete({ id: a });
     await jobs.delete({ id: b });
+  });
+
+  it("batches a claimed job with its session's due turns, and finishes or loses them together", async () => {
+    const session = randomUUID();
+    const other = randomUUID();
+    // Jobs 0-4 in one session, 5 in another; job 3 waits for a retry later on.
+    const ids = await seed(1, 6, (j) => (j < 5 ? session : other));
+    const jobs = ds.getRepository(MemoryJob);
+    await jobs.update(ids[3], { runAt: new Date(Date.now() + 60_000) });
+    const [lead] = await repo.claim('w1', 1, 60_000);
+    expect(lead.id).toBe(ids[0]);
+    const followers = await repo.claimFollowers(lead, 'w1', 2, 60_000);
+    expect(followers.map((j) => j.id)).toEqual([ids[1], ids[2]]);
+    expect(await repo.claimFollowers(lead, 'w1', 8, 60_000)).toEqual([
+      expect.objectContaining({ id: ids[4], status: 'running', attempts: 1, lockedBy: 'w1' }),
+    ]);
+    // Nothing else of this user can be claimed while the batch runs, not even the other session.
+    expect(await repo.claim('w2', 4, 60_000)).toEqual([]);
+    const batch = [lead.id, ids[1], ids[2], ids[4]];
+    expect(await repo.heartbeat(batch, 'w1', 60_000)).toBe(true);
+    expect(await repo.heartbeat(batch, 'w2', 60_000)).toBe(false);
+    expect(await repo.complete(batch, 'w1')).toBe(4);
+    expect((await jobs.find({ order: { createdAt: 'ASC' } })).map((j) => j.id)).toEqual([
+      ids[3],
+      ids[5],
+    ]);
+
+    // A batch whose worker died goes back to the queue whole.
+    const [next] = await repo.claim('dying', 1, 1);
+    expect(next.id).toBe(ids[5]);
+    await jobs.update(ids[3], { runAt: new Date(), sessionId: other });
+    expect((await repo.claimFollowers(next, 'dying', 8, 1)).map((j) => j.id)).toEqual([ids[3]]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await repo.reclaimExpired(5)).toBe(2);
+    expect(await jobs.findBy({ status: 'pending', attempts: 1, lockedBy: IsNull() })).toHaveLength(
+      2,
+    );
   });
 
   if (db.url) {

@@ -192,6 +192,10 @@ const HOT_STATEMENTS: [string, RegExp][] = [
   ['worker: due jobs, locked', /FROM `memory_jobs`.*FOR UPDATE SKIP LOCKED/],
   ['worker: users with a running job', /FROM `memory_jobs`.*`status` = \?.*`user_id` IN/],
   ['worker: the claim', /^UPDATE `memory_jobs` SET `status`/],
+  [
+    "worker: the session's other due jobs",
+    /FROM `memory_jobs`.*`session_id` = \?.*ORDER BY.*LIMIT/,
+  ],
   ["worker: the turn's messages", /FROM `messages`.*`id` IN/],
   ['worker: the finished job leaves the queue', /^DELETE FROM `memory_jobs`/],
   ["the caller's extraction jobs", /FROM `memory_jobs`.*WHERE \(\(`MemoryJob`.`user_id` = \?\)\)/],

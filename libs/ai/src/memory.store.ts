@@ -27,8 +27,11 @@ export interface MemoryHistoryEntry {
 /** Metadata every memory carries: where it was learned. */
 export interface MemorySource {
   session_id: string;
+  /** The newest user message of the turns it was learned from. */
   message_id: string;
+  /** The extraction job that led the call, and every job whose turn went into it. */
   job_id: string;
+  job_ids?: string[];
 }
 
 interface Mem0Item {

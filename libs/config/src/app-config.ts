@@ -51,6 +51,8 @@ export interface MemoryJobsConfig {
   /** Run extraction workers in this process (switch off when a separate worker process runs them). */
   workersEnabled: boolean;
   concurrency: number;
+  /** Up to this many pending turns of one session go to mem0 in one extraction. */
+  batchSize: number;
   maxAttempts: number;
   leaseMs: number;
   pollMs: number;

@@ -55,6 +55,7 @@ describe('loadConfig', () => {
     expect(config.memoryJobs).toEqual({
       workersEnabled: true,
       concurrency: 16,
+      batchSize: 8,
       maxAttempts: 5,
       leaseMs: 120_000,
       pollMs: 500,

@@ -81,6 +81,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     memoryJobs: {
       workersEnabled: read.bool('MEMORY_WORKERS_ENABLED', true),
       concurrency: read.int('MEMORY_WORKER_CONCURRENCY', 16, { min: 1, max: 64 }),
+      batchSize: read.int('MEMORY_JOB_BATCH_SIZE', 8, { min: 1, max: 50 }),
       maxAttempts: read.int('MEMORY_JOB_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
       leaseMs: read.int('MEMORY_JOB_LEASE_SECONDS', 120, { min: 1 }) * 1000,
       pollMs: read.int('MEMORY_JOB_POLL_MS', 500, { min: 10 }),

@@ -9,6 +9,7 @@ import { CreateChat1764100000000 } from './migrations/1764100000000-create-chat'
 import { UserTokenVersion1764200000000 } from './migrations/1764200000000-user-token-version';
 import { UserDeletions1764300000000 } from './migrations/1764300000000-user-deletions';
 import { UsersCreatedIndex1764400000000 } from './migrations/1764400000000-users-created-index';
+import { MemoryJobsUserIndex1764500000000 } from './migrations/1764500000000-memory-jobs-user-index';
 
 /** Listed explicitly (no globs) so that the build, jest and the TypeORM CLI all see the same set. */
 export const ENTITIES = [User, RevokedToken, ChatSession, Message, MemoryJob, UserDeletion];
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   UserTokenVersion1764200000000,
   UserDeletions1764300000000,
   UsersCreatedIndex1764400000000,
+  MemoryJobsUserIndex1764500000000,
 ];

@@ -11,7 +11,11 @@ import { MemoryJobsRepository } from './memory-jobs.repository';
 
 const job = { id: 'job-1', userId: 'u1', attempts: 1 } as MemoryJob;
 
-function setUp(extract: () => Promise<void>, env: Record<string, string> = {}) {
+function setUp(
+  extract: (batch: MemoryJob[]) => Promise<void>,
+  env: Record<string, string> = {},
+  followers: MemoryJob[] = [],
+) {
   const config: AppConfig = loadConfig({
     DATA_DIR: mkdtempSync(join(tmpdir(), 'worker-spec-')),
     JWT_SECRET: 'k'.repeat(32),
@@ -24,18 +28,20 @@ function setUp(extract: () => Promise<void>, env: Record<string, string> = {}) {
   const jobs = {
     reclaimExpired: jest.fn().mockResolvedValue(0),
     claim: jest.fn().mockResolvedValueOnce([job]).mockResolvedValue([]),
+    claimFollowers: jest.fn().mockResolvedValue(followers),
     heartbeat: jest.fn().mockResolvedValue(true),
     complete: jest.fn().mockResolvedValue(true),
     fail: jest.fn().mockResolvedValue(undefined),
     release: jest.fn().mockResolvedValue(undefined),
   };
+  const extraction = { extract: jest.fn(extract) };
   const worker = new MemoryJobWorker(
     config,
     jobs as unknown as MemoryJobsRepository,
-    { extract: jest.fn(extract) } as unknown as MemoryExtractionService,
+    extraction as unknown as MemoryExtractionService,
     { configured: true } as MemoryStore,
   );
-  return { worker, jobs };
+  return { worker, jobs, extraction };
 }
 
 const until = async (check: () => boolean) => {
@@ -48,8 +54,33 @@ describe('MemoryJobWorker', () => {
     worker.start();
     await until(() => jobs.complete.mock.calls.length > 0);
     await worker.beforeApplicationShutdown();
-    expect(jobs.complete).toHaveBeenCalledWith('job-1', worker.workerId);
+    expect(jobs.complete).toHaveBeenCalledWith(['job-1'], worker.workerId);
     expect(jobs.fail).not.toHaveBeenCalled();
+  });
+
+  it("hands the session's due turns to one extraction and settles them together", async () => {
+    const followers = [
+      { id: 'job-2', userId: 'u1', attempts: 1 },
+      { id: 'job-3', userId: 'u1', attempts: 3 },
+    ] as MemoryJob[];
+    const ok = setUp(() => Promise.resolve(), { MEMORY_JOB_BATCH_SIZE: '3' }, followers);
+    ok.worker.start();
+    await until(() => ok.jobs.complete.mock.calls.length > 0);
+    await ok.worker.beforeApplicationShutdown();
+    expect(ok.jobs.claimFollowers).toHaveBeenCalledWith(job, ok.worker.workerId, 2, 120_000);
+    expect(ok.extraction.extract).toHaveBeenCalledTimes(1);
+    expect(ok.extraction.extract.mock.calls[0][0]).toEqual([job, ...followers]);
+    expect(ok.jobs.complete).toHaveBeenCalledWith(['job-1', 'job-2', 'job-3'], ok.worker.workerId);
+
+    // A failed batch: every job is retried on its own backoff, or fails for good when out of tries.
+    const bad = setUp(() => Promise.reject(new Error('boom')), {}, followers);
+    bad.worker.start();
+    await until(() => bad.jobs.fail.mock.calls.length === 3);
+    await bad.worker.beforeApplicationShutdown();
+    const calls = bad.jobs.fail.mock.calls as [string, string, string, Date | null][];
+    expect(calls.map(([id]) => id)).toEqual(['job-1', 'job-2', 'job-3']);
+    expect(calls[1][3]!.getTime() - calls[0][3]!.getTime()).toBeLessThan(500);
+    expect(calls[2][3]).toBeNull();
   });
 
   it('schedules a retry with backoff while attempts remain, and fails for good after', async () => {

@@ -16,14 +16,16 @@ import { MemoryJobsRepository } from './memory-jobs.repository';
 
 /**
  * Runs extraction jobs off the response path: polls the queue, runs up to `concurrency` jobs
- * (never two of one user), retries with exponential backoff, and on shutdown stops claiming,
- * lets running jobs finish for a bounded time and returns the rest to the queue.
+ * (never two of one user) each together with up to `batchSize − 1` more pending turns of its
+ * session, so a backlog is learned from in fewer mem0 calls; retries with exponential backoff;
+ * on shutdown stops claiming, lets running jobs finish for a bounded time and returns the rest
+ * to the queue.
  */
 @Injectable()
 export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(MemoryJobWorker.name);
   readonly workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly running = new Map<string, { job: MemoryJob; done: Promise<void> }>();
+  private readonly running = new Map<string, { batch: MemoryJob[]; done: Promise<void> }>();
   private active = false;
   private timer?: NodeJS.Timeout;
   private ticking = false;
@@ -60,7 +62,9 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
     );
     await Promise.race([Promise.allSettled([...this.running.values()].map((r) => r.done)), grace]);
     clearTimeout(graceTimer);
-    for (const { job } of this.running.values()) await this.jobs.release(job, this.workerId);
+    for (const { batch } of this.running.values()) {
+      for (const job of batch) await this.jobs.release(job, this.workerId);
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -90,38 +94,45 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  private run(job: MemoryJob): void {
-    const done = this.process(job).finally(() => {
-      this.running.delete(job.id);
+  private run(lead: MemoryJob): void {
+    const entry = { batch: [lead], done: Promise.resolve() };
+    entry.done = this.process(entry.batch).finally(() => {
+      this.running.delete(lead.id);
       this.schedule(0);
     });
-    this.running.set(job.id, { job, done });
+    this.running.set(lead.id, entry);
   }
 
-  private async process(job: MemoryJob): Promise<void> {
-    const { leaseMs, maxAttempts, retryBaseMs } = this.config.memoryJobs;
+  /** `batch` starts as the claimed job; the session's other due turns join it (in place). */
+  private async process(batch: MemoryJob[]): Promise<void> {
+    const { leaseMs, maxAttempts, retryBaseMs, batchSize } = this.config.memoryJobs;
+    const [lead] = batch;
+    const ids = () => batch.map((j) => j.id);
     const heartbeat = setInterval(
-      () => void this.jobs.heartbeat(job.id, this.workerId, leaseMs).catch(() => undefined),
+      () => void this.jobs.heartbeat(ids(), this.workerId, leaseMs).catch(() => undefined),
       Math.max(1000, leaseMs / 3),
     );
     heartbeat.unref();
     try {
-      await this.extraction.extract(job);
-      await this.jobs.complete(job.id, this.workerId);
+      batch.push(...(await this.jobs.claimFollowers(lead, this.workerId, batchSize - 1, leaseMs)));
+      await this.extraction.extract(batch);
+      await this.jobs.complete(ids(), this.workerId);
     } catch (error) {
       // Users see last_error: only a domain error's message is fit to show, never internals.
       const message = error instanceof DomainError ? error.message : 'Memory extraction failed';
-      const retryAt =
-        job.attempts < maxAttempts
-          ? new Date(Date.now() + retryBaseMs * 2 ** (job.attempts - 1))
-          : null;
       this.logger.warn(
-        { job_id: job.id, attempt: job.attempts, err: error },
-        retryAt ? 'Memory job failed; will retry' : 'Memory job failed for good',
+        { job_ids: ids(), attempt: lead.attempts, err: error },
+        'Memory extraction failed',
       );
-      await this.jobs.fail(job.id, this.workerId, message, retryAt).catch((e: unknown) => {
-        this.logger.error({ err: e, job_id: job.id }, 'Could not record the job failure');
-      });
+      for (const job of batch) {
+        const retryAt =
+          job.attempts < maxAttempts
+            ? new Date(Date.now() + retryBaseMs * 2 ** (job.attempts - 1))
+            : null;
+        await this.jobs.fail(job.id, this.workerId, message, retryAt).catch((e: unknown) => {
+          this.logger.error({ err: e, job_id: job.id }, 'Could not record the job failure');
+        });
+      }
     } finally {
       clearInterval(heartbeat);
     }

@@ -129,19 +129,61 @@ export class MemoryJobsRepository {
     return claimed;
   }
 
-  /** Extends the lease of a job this worker still holds; false when it was lost. */
-  async heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<boolean> {
-    const result = await this.jobs.update(
-      { id: jobId, lockedBy: workerId, status: 'running' },
-      { leaseUntil: new Date(Date.now() + leaseMs), updatedAt: new Date() },
-    );
-    return result.affected === 1;
+  /**
+   * Adds to a claimed job the same session's other turns that are due, oldest first, so that one
+   * mem0 call learns from all of them. They are held like the job (same worker, same lease) but
+   * without `running_user_id`: the lead job already holds the user's slot, which keeps every other
+   * worker off this user's jobs, and the conditional update keeps two claims off one row.
+   */
+  async claimFollowers(
+    lead: MemoryJob,
+    workerId: string,
+    limit: number,
+    leaseMs: number,
+  ): Promise<MemoryJob[]> {
+    if (limit <= 0) return [];
+    const now = new Date();
+    // Read along the (user_id, status, created_at) index; a job still in its retry backoff stays.
+    const candidates = (
+      await this.jobs.find({
+        where: { userId: lead.userId, status: 'pending', sessionId: lead.sessionId },
+        order: { createdAt: 'ASC' },
+        take: limit,
+      })
+    ).filter((job) => job.runAt <= now);
+    const claimed: MemoryJob[] = [];
+    const leaseUntil = new Date(now.getTime() + leaseMs);
+    for (const job of candidates) {
+      const changes = {
+        status: 'running' as const,
+        lockedBy: workerId,
+        leaseUntil,
+        attempts: job.attempts + 1,
+        updatedAt: now,
+      };
+      const result = await this.jobs.update({ id: job.id, status: 'pending' }, changes);
+      if (result.affected === 1) claimed.push({ ...job, ...changes });
+    }
+    return claimed;
   }
 
-  /** A finished job leaves the queue. */
-  async complete(jobId: string, workerId: string): Promise<boolean> {
-    const result = await this.jobs.delete({ id: jobId, lockedBy: workerId, status: 'running' });
-    return result.affected === 1;
+  /** Extends the lease of jobs this worker still holds; false when any was lost. */
+  async heartbeat(jobIds: string[], workerId: string, leaseMs: number): Promise<boolean> {
+    const result = await this.jobs.update(
+      { id: In(jobIds), lockedBy: workerId, status: 'running' },
+      { leaseUntil: new Date(Date.now() + leaseMs), updatedAt: new Date() },
+    );
+    return result.affected === jobIds.length;
+  }
+
+  /** Finished jobs leave the queue; returns how many this worker still held. */
+  async complete(jobIds: string[], workerId: string): Promise<number> {
+    const result = await this.jobs.delete({
+      id: In(jobIds),
+      lockedBy: workerId,
+      status: 'running',
+    });
+    return result.affected ?? 0;
   }
 
   /** Back to the queue at `retryAt`, or `failed` for good when retryAt is null. */

@@ -13,7 +13,7 @@ export type MemoryJobStatus = (typeof MEMORY_JOB_STATUSES)[number];
  */
 @Entity('memory_jobs')
 @Index('IDX_memory_jobs_status_run_at', ['status', 'runAt'])
-@Index('IDX_memory_jobs_user_status', ['userId', 'status'])
+@Index('IDX_memory_jobs_user_status_created', ['userId', 'status', 'createdAt'])
 @Index('UQ_memory_jobs_running_user', ['runningUserId'], { unique: true })
 export class MemoryJob {
   @PrimaryColumn({ type: 'varchar', length: 36 })

@@ -37,6 +37,7 @@ describe('buildMem0Config', () => {
           collectionName: 'memories',
           dimension: 768,
           dbPath: join(dataDir, 'mem0', 'vectors.db'),
+          synchronous: 'NORMAL',
           migrateFrom: {
             memories: join(dataDir, 'mem0', 'vector_store.db'),
             memories_entities: join(dataDir, 'mem0', 'vector_store_entities.db'),

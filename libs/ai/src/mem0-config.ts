@@ -33,6 +33,7 @@ export function buildMem0Config(config: AppConfig): Json {
   if (vectorStore.provider.toLowerCase() === SQLITE_VEC_PROVIDER) {
     vectorStore.config = {
       dbPath: join(dir, 'vectors.db'),
+      synchronous: config.database.sqliteSynchronous,
       // What mem0's former default (`memory`) store left here is imported once, on first start.
       migrateFrom: {
         memories: join(dir, 'vector_store.db'),

@@ -204,7 +204,9 @@ export class MemoryStore {
     }
     this.memory ??= import('mem0ai/oss').then((mem0) => {
       registerSqliteVecStore(mem0);
-      return new mem0.Memory(buildMem0Config(this.config));
+      const memory = new mem0.Memory(buildMem0Config(this.config));
+      tuneHistoryFile((memory as unknown as Mem0Internals).db, this.config);
+      return memory;
     });
     return this.memory;
   }
@@ -256,6 +258,7 @@ interface Mem0Internals {
 interface SqliteHandle {
   prepare(sql: string): { run(...params: unknown[]): unknown };
   transaction(fn: () => void): () => void;
+  pragma(source: string): unknown;
 }
 
 /**
@@ -273,6 +276,18 @@ function historyStore(
     return { kind: 'map', rows: candidate.memoryStore as Map<string, unknown> };
   if ((db as object).constructor.name === 'DummyHistoryManager') return null;
   throw new Error('This mem0 history store cannot be erased');
+}
+
+/**
+ * Mem0 opens its SQLite history file with a rollback journal that syncs every write to the disk,
+ * on the event loop. A write-ahead log with the app's SQLITE_SYNCHRONOUS setting makes those
+ * writes cheap, like the app's own database. Other history stores are left alone.
+ */
+function tuneHistoryFile(db: unknown, config: AppConfig): void {
+  const sql = (db as { db?: Partial<SqliteHandle> }).db;
+  if (typeof sql?.pragma !== 'function') return;
+  sql.pragma('journal_mode = WAL');
+  sql.pragma(`synchronous = ${config.database.sqliteSynchronous}`);
 }
 
 function purgeHistory(db: unknown, memoryIds: string[]): void {

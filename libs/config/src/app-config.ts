@@ -1,6 +1,8 @@
 export type NodeEnv = 'development' | 'production' | 'test';
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
 export type DatabaseKind = 'sqlite' | 'mysql' | 'mariadb';
+export const SQLITE_SYNCHRONOUS_MODES = ['NORMAL', 'FULL'] as const;
+export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS_MODES)[number];
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface DatabaseConfig {
@@ -10,6 +12,12 @@ export interface DatabaseConfig {
   /** File path (or ':memory:') for sqlite. */
   sqlitePath?: string;
   migrationsRun: boolean;
+  /**
+   * How every SQLite file the app writes (this database, Mem0's history and vectors) syncs its
+   * write-ahead log: NORMAL at checkpoints (a power loss may undo the last commits, a process
+   * crash loses nothing), FULL at every commit (each commit waits for the disk, on the event loop).
+   */
+  sqliteSynchronous: SqliteSynchronous;
   /** Drops every table before migrating. Only ever set by test harnesses, never from the environment. */
   dropSchema: boolean;
 }

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       kind: 'sqlite',
       sqlitePath: join(dir, 'chatbot.sqlite'),
       migrationsRun: true,
+      sqliteSynchronous: 'NORMAL',
       dropSchema: false,
     });
     expect(config.auth).toMatchObject({
@@ -82,6 +83,14 @@ describe('loadConfig', () => {
     expect(
       loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, DATABASE_URL: url }).database,
     ).toMatchObject({ kind, url });
+  });
+
+  it('reads SQLITE_SYNCHRONOUS: NORMAL by default, FULL on request, nothing else', () => {
+    const base = { DATA_DIR: dataDir(), JWT_SECRET: SECRET };
+    expect(loadConfig({ ...base, SQLITE_SYNCHRONOUS: 'FULL' }).database.sqliteSynchronous).toBe(
+      'FULL',
+    );
+    expect(() => loadConfig({ ...base, SQLITE_SYNCHRONOUS: 'OFF' })).toThrow(/SQLITE_SYNCHRONOUS/);
   });
 
   it('accepts sqlite:PATH and sqlite::memory:', () => {

@@ -8,6 +8,7 @@ import {
   JwtAlgorithm,
   LogLevel,
   NodeEnv,
+  SQLITE_SYNCHRONOUS_MODES,
 } from './app-config';
 import { ConfigValidationError, Env, EnvReader } from './env-reader';
 import { JWT_SECRET_FILE, loadOrCreateJwtSecret, MIN_PRODUCTION_SECRET_BYTES } from './jwt-secret';
@@ -112,7 +113,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
 }
 
 function readDatabase(read: EnvReader, dataDir: string): DatabaseConfig {
-  const common = { migrationsRun: read.bool('DB_MIGRATIONS_RUN', true), dropSchema: false };
+  const common = {
+    migrationsRun: read.bool('DB_MIGRATIONS_RUN', true),
+    sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', SQLITE_SYNCHRONOUS_MODES, 'NORMAL'),
+    dropSchema: false,
+  };
   const url = read.raw('DATABASE_URL');
   if (url === undefined) {
     return { ...common, kind: 'sqlite', sqlitePath: resolve(dataDir, 'chatbot.sqlite') };

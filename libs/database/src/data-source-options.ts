@@ -21,6 +21,9 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
       type: 'better-sqlite3',
       database: db.sqlitePath ?? ':memory:',
       enableWAL: db.sqlitePath !== ':memory:',
+      prepareDatabase: (handle: { pragma(source: string): unknown }) => {
+        handle.pragma(`synchronous = ${db.sqliteSynchronous}`);
+      },
       timeout: 5000,
     };
   }

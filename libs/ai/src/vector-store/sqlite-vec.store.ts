@@ -22,6 +22,8 @@ export interface SqliteVecStoreConfig {
    * the chunks of one partition.
    */
   chunkSize?: number;
+  /** SQLite's `synchronous` for the write-ahead log: NORMAL (default) or FULL. */
+  synchronous?: string;
   /**
    * mem0 `memory`-store files to import once into an empty collection, keyed by collection name
    * (mem0 keeps `<name>_entities` in a second file). The file is renamed `*.migrated` afterwards.
@@ -81,11 +83,15 @@ export class SqliteVecStore {
     if (!Number.isInteger(this.chunkSize) || this.chunkSize < 8 || this.chunkSize % 8 !== 0) {
       throw new Error('sqlite-vec store: chunkSize must be a positive multiple of 8');
     }
+    const synchronous = config.synchronous ?? 'NORMAL';
+    if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
+      throw new Error('sqlite-vec store: synchronous must be NORMAL or FULL');
+    }
     this.migrateFrom = config.migrateFrom?.[this.collection];
     mkdirSync(dirname(config.dbPath), { recursive: true });
     this.db = new Database(config.dbPath);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma('busy_timeout = 5000');
     // Deleted memories' text is overwritten, not left in free pages.
     this.db.pragma('secure_delete = ON');

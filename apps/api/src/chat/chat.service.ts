@@ -69,6 +69,9 @@ export class ChatService {
     if (!this.llm.configured)
       throw new DomainError(ErrorCode.NotConfigured, NOT_CONFIGURED_MESSAGE);
     const text = this.validMessage(request.message);
+    // Recall needs only the user and the text: its embedding call runs while the database works.
+    // It never rejects, so an unknown session (404) leaves no unhandled promise behind.
+    const recalling = this.recall(userId, text);
     const session = request.session_id
       ? await this.sessions.getForUser(userId, request.session_id)
       : await this.sessions.createForUser(userId, titleFromMessage(text));
@@ -77,7 +80,7 @@ export class ChatService {
     );
     const { historyWindow, systemPrompt } = this.config.chat;
     const [recalled, recent] = await Promise.all([
-      this.recall(userId, text),
+      recalling,
       this.sessions.recentMessages(session.id, historyWindow + 1),
     ]);
     const history = recent

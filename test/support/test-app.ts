@@ -1,5 +1,6 @@
 import { AppConfig, Env, loadConfig } from '@app/config';
 import { INestApplication } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
 import { mkdtempSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -54,6 +55,8 @@ export async function startApp(env: Env, options: { fresh?: boolean } = {}): Pro
   });
   const app = await createApp(config);
   await app.init();
+  // Fastify loads its plugins and routes when ready; only then does its server answer requests.
+  await (app.getHttpAdapter().getInstance() as FastifyInstance).ready();
   const server = app.getHttpServer() as Server;
   const leaks = watchForSecrets(server);
   return {

@@ -3,3 +3,4 @@ export * from './auth/decorators';
 export * from './errors/all-exceptions.filter';
 export * from './errors/domain-error';
 export * from './http/pagination';
+export * from './errors/framework-error';

@@ -6,7 +6,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 import { AccountService } from './account.service';
 import { AccountExportDto, DeleteAccountDto, exportFileName } from './dto/account.dto';
@@ -22,11 +22,11 @@ export class AccountController {
   @Header('Cache-Control', 'no-store')
   async export(
     @AuthUser() caller: AuthenticatedUser,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<AccountExportDto> {
     const bundle = await this.account.exportFor(caller);
     const name = exportFileName(caller, new Date(bundle.exported_at));
-    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    void reply.header('Content-Disposition', `attachment; filename="${name}"`);
     return bundle;
   }
 

@@ -10,7 +10,8 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import accepts from 'accepts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { RateLimit } from '../throttling/rate-limit.decorators';
 import { ChatService } from './chat.service';
@@ -36,21 +37,22 @@ export class ChatController {
   async send(
     @SelfUserId() userId: string,
     @Body() request: ChatRequestDto,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ChatResponseDto | void> {
+    // The negotiation Express's req.accepts() did, with the same library.
     const wantsStream =
       request.stream ??
-      req.accepts(['application/json', 'text/event-stream']) === 'text/event-stream';
+      accepts(req.raw).type(['application/json', 'text/event-stream']) === 'text/event-stream';
     if (!wantsStream) return this.chat.turn(userId, request);
     const clientGone = new AbortController();
-    res.on('close', () => clientGone.abort());
+    reply.raw.on('close', () => clientGone.abort());
     const turn = await this.chat.streamTurn(userId, request, clientGone.signal).catch((error) => {
       if (clientGone.signal.aborted) return null; // gone before the first token: nobody to answer
       throw error;
     });
     if (!turn) return;
-    await writeTurnAsSse(res, turn, clientGone.signal, (error) =>
+    await writeTurnAsSse(reply, turn, clientGone.signal, (error) =>
       error instanceof DomainError ? error.message : 'The answer was interrupted; try again',
     );
   }

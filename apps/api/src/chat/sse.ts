@@ -1,4 +1,5 @@
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
 import { ChatResponseDto } from './dto/chat.dto';
 import { StreamedTurn } from './chat.service';
@@ -7,18 +8,28 @@ import { StreamedTurn } from './chat.service';
  * Writes a streamed turn as Server-Sent Events: `delta` events, then `done` with the same object
  * as a non-streamed answer, or `error` if the model fails after the stream started. What arrived
  * is stored either way (also when the client goes away).
+ *
+ * The reply is hijacked: Fastify sends nothing more for it, and the events go straight to the raw
+ * response, with the headers already set on the reply (CORS, and anything a decorator set) besides
+ * those on the raw response (helmet's, X-Request-Id).
  */
 export async function writeTurnAsSse(
-  res: Response,
+  reply: FastifyReply,
   turn: StreamedTurn,
   clientGone: AbortSignal,
   errorMessage: (error: unknown) => string,
 ): Promise<void> {
-  res.status(200);
-  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-  res.setHeader('Cache-Control', 'no-cache, no-transform');
-  res.setHeader('Connection', 'keep-alive');
-  res.setHeader('X-Accel-Buffering', 'no');
+  const headers: OutgoingHttpHeaders = {
+    ...(reply.getHeaders() as OutgoingHttpHeaders),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  };
+  delete headers['content-length'];
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, headers);
   res.flushHeaders();
   let result: ChatResponseDto | null = null;
   try {
@@ -33,7 +44,7 @@ export async function writeTurnAsSse(
   }
 }
 
-function send(res: Response, event: string, data: unknown): void {
+function send(res: ServerResponse, event: string, data: unknown): void {
   if (!res.writableEnded && !res.destroyed)
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }

@@ -1,6 +1,6 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, Observable, throwError } from 'rxjs';
 
 import { LoginFailureLimiter, LoginSubjects } from './login-failure-limiter';
@@ -11,7 +11,7 @@ export const TOO_MANY_FAILED_LOGINS = 'Too many failed logins; try again later';
 /**
  * Around the login route: refuses (429) before any password check while the login name or the
  * client address has spent its failure budget, and counts a 401 from the handler as a failure.
- * Client address is `req.ip`; behind a reverse proxy set TRUST_PROXY, or every client shares the
+ * Client address is the request's `ip`; behind a reverse proxy set TRUST_PROXY, or every client shares the
  * proxy's address and budget.
  */
 @Injectable()
@@ -21,9 +21,10 @@ export class LoginFailuresInterceptor implements NestInterceptor {
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     if (!this.limiter.enabled) return next.handle();
     const http = context.switchToHttp();
-    const subjects = subjectsOf(http.getRequest<Request>());
+    const subjects = subjectsOf(http.getRequest<FastifyRequest>());
     const wait = await this.limiter.retryAfterSeconds(subjects);
-    if (wait > 0) throw tooManyRequests(http.getResponse<Response>(), wait, TOO_MANY_FAILED_LOGINS);
+    if (wait > 0)
+      throw tooManyRequests(http.getResponse<FastifyReply>(), wait, TOO_MANY_FAILED_LOGINS);
     return next
       .handle()
       .pipe(
@@ -39,7 +40,7 @@ export class LoginFailuresInterceptor implements NestInterceptor {
 }
 
 /** Runs before validation, so the body may hold anything. */
-function subjectsOf(req: Request): LoginSubjects {
+function subjectsOf(req: FastifyRequest): LoginSubjects {
   const body: unknown = req.body;
   const login =
     typeof body === 'object' && body !== null && 'username' in body ? body.username : undefined;

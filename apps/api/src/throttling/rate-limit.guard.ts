@@ -1,6 +1,6 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 import { tooManyRequests } from './too-many-requests';
 
@@ -16,7 +16,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    const res = context.switchToHttp().getResponse<Response>();
-    return Promise.reject(tooManyRequests(res, detail.timeToBlockExpire, TOO_MANY_REQUESTS));
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    return Promise.reject(tooManyRequests(reply, detail.timeToBlockExpire, TOO_MANY_REQUESTS));
   }
 }

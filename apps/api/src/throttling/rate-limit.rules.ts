@@ -11,7 +11,7 @@ export type RateLimitRule = (typeof RATE_LIMIT_RULES)[number];
 
 /**
  * The throttler's configuration. Each rule is a named throttler; a route applies only the one it
- * names. Trackers: the client address (`req.ip`, IPv6 grouped by /64) unless a rule says otherwise.
+ * names. Trackers: the client address (the request's `ip`, IPv6 grouped by /64) unless a rule says otherwise.
  */
 export function rateLimitOptions(limits: LimitsConfig): ThrottlerModuleOptions {
   const rules: Record<RateLimitRule, ThrottlerOptions> = {

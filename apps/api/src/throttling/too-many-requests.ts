@@ -1,12 +1,12 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
-/** A 429 in Nest's error shape, with `Retry-After` (whole seconds, at least 1) set on `res`. */
+/** A 429 in Nest's error shape, with `Retry-After` (whole seconds, at least 1) set on the reply. */
 export function tooManyRequests(
-  res: Response,
+  reply: FastifyReply,
   retryAfterSeconds: number,
   message: string,
 ): HttpException {
-  res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
+  void reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
   return new HttpException(message, HttpStatus.TOO_MANY_REQUESTS);
 }

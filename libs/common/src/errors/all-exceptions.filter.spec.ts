@@ -3,17 +3,21 @@ import { QueryFailedError } from 'typeorm';
 
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { DomainError, ErrorCode } from './domain-error';
+import { FrameworkError } from './framework-error';
 
 function answer(exception: unknown): { status: number; body: Record<string, unknown> } {
   const out = { status: 0, body: {} as Record<string, unknown> };
+  // A Fastify reply, as far as the filter uses it.
   const response = {
-    headersSent: false,
+    sent: false,
+    raw: { headersSent: false },
     status(code: number) {
       out.status = code;
       return this;
     },
-    json(body: Record<string, unknown>) {
+    send(body: Record<string, unknown>) {
       out.body = body;
+      return this;
     },
   };
   const host = {
@@ -98,5 +102,64 @@ describe('AllExceptionsFilter', () => {
         message: 'The database is unavailable; try again',
       },
     });
+  });
+
+  /** Errors Fastify raises, as the adapter hands them over (see create-app.ts). */
+  const fastifyError = (code: string, statusCode: number, message: string) =>
+    FrameworkError.wrap(
+      Object.assign(new Error(message), { name: 'FastifyError', code, statusCode }),
+    );
+
+  it.each([
+    ['FST_ERR_CTP_BODY_TOO_LARGE', 413, 'Payload Too Large', 'Request body is too large'],
+    [
+      'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      415,
+      'Unsupported Media Type',
+      'Unsupported content type; send JSON (application/json)',
+    ],
+    ['FST_ERR_CTP_INVALID_JSON_BODY', 400, 'Bad Request', 'Malformed JSON in request body'],
+    ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, 'Bad Request', 'Malformed JSON in request body'],
+    [
+      'FST_ERR_CTP_INVALID_CONTENT_LENGTH',
+      400,
+      'Bad Request',
+      'Request body does not match its Content-Length',
+    ],
+    ['FST_ERR_BAD_URL', 400, 'Bad Request', 'Malformed URL'],
+    ['FST_ERR_SOMETHING_NEW', 400, 'Bad Request', 'Bad Request'],
+  ])('answers Fastify’s %s in its own words', (code, status, error, message) => {
+    expect(answer(fastifyError(code, status, `Fastify internals for ${code}`))).toEqual({
+      status,
+      body: { statusCode: status, error, message },
+    });
+  });
+
+  it('answers a 5xx from Fastify as a bare 500, and a client gone mid-body as a 400', () => {
+    expect(
+      answer(fastifyError('FST_ERR_REP_INVALID_PAYLOAD_TYPE', 500, 'Attempted to send payload')),
+    ).toEqual({
+      status: 500,
+      body: {
+        statusCode: 500,
+        error: 'Internal Server Error',
+        message: 'Internal server error',
+        request_id: 'req-1',
+      },
+    });
+    const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
+    expect(answer(FrameworkError.wrap(aborted))).toEqual({
+      status: 400,
+      body: { statusCode: 400, error: 'Bad Request', message: 'Bad Request' },
+    });
+  });
+
+  it('wraps only errors that carry an HTTP status', () => {
+    const plain = new Error('boom');
+    expect(FrameworkError.wrap(plain)).toBe(plain);
+    expect(FrameworkError.wrap('text')).toBe('text');
+    const wrapped = FrameworkError.wrap(Object.assign(new Error('x'), { statusCode: 413 }));
+    expect(wrapped).toBeInstanceOf(FrameworkError);
+    expect(FrameworkError.wrap(wrapped)).toBe(wrapped);
   });
 });

@@ -1,8 +1,12 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import type { Request, Response } from 'express';
 
 import { DomainError, ERROR_STATUS } from './domain-error';
+import { FrameworkError } from './framework-error';
+
+export const MALFORMED_JSON = 'Malformed JSON in request body';
+export const UNSUPPORTED_CONTENT_TYPE = 'Unsupported content type; send JSON (application/json)';
 
 export interface ErrorBody {
   statusCode: number;
@@ -21,17 +25,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<Request & { id?: string }>();
-    const response = http.getResponse<Response>();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
     const body = this.toBody(exception, request);
-    if (response.headersSent) {
-      response.end();
+    // A streamed answer (SSE) writes on the raw response itself: nothing more can be said there.
+    if (reply.sent || reply.raw.headersSent) {
+      if (!reply.raw.writableEnded) reply.raw.end();
       return;
     }
-    response.status(body.statusCode).json(body);
+    void reply.status(body.statusCode).send(body);
   }
 
-  private toBody(exception: unknown, request: Request & { id?: string }): ErrorBody {
+  private toBody(exception: unknown, request: FastifyRequest): ErrorBody {
     if (exception instanceof HttpException) {
       return fromHttpException(exception);
     }
@@ -39,7 +44,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const statusCode = ERROR_STATUS[exception.code];
       return { statusCode, error: reason(statusCode), message: exception.message };
     }
-    const clientError = fromBodyParserError(exception);
+    const clientError = fromFrameworkError(exception);
     if (clientError) return clientError;
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn({ err: exception, request_id: request.id }, 'Database unavailable');
@@ -51,8 +56,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
 
     const requestId = request.id === undefined ? undefined : String(request.id);
+    const cause = exception instanceof FrameworkError ? exception.cause : exception;
     this.logger.error(
-      { err: exception, request_id: requestId, method: request.method, url: request.url },
+      { err: cause, request_id: requestId, method: request.method, url: request.url },
       'Unhandled error',
     );
     return {
@@ -77,25 +83,29 @@ function fromHttpException(exception: HttpException): ErrorBody {
   };
 }
 
-/** body-parser errors carry an HTTP status and an `expose` flag for client faults. */
-function fromBodyParserError(exception: unknown): ErrorBody | undefined {
-  if (typeof exception !== 'object' || exception === null) return undefined;
-  const { status, expose, type } = exception as {
-    status?: number;
-    expose?: boolean;
-    type?: string;
-  };
-  if (!expose || typeof status !== 'number' || status < 400 || status >= 500) return undefined;
-  const messages: Record<string, string> = {
-    'entity.parse.failed': 'Malformed JSON in request body',
-    'entity.too.large': 'Request body is too large',
-    'encoding.unsupported': 'Unsupported content encoding',
-    'charset.unsupported': 'Unsupported charset',
-  };
+/** What the app says for the client errors Fastify raises itself; never Fastify's own words. */
+const FRAMEWORK_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is too large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: UNSUPPORTED_CONTENT_TYPE,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Request body does not match its Content-Length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: MALFORMED_JSON,
+  FST_ERR_CTP_INVALID_JSON_BODY: MALFORMED_JSON,
+  FST_ERR_BAD_URL: 'Malformed URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URL path segment is too long',
+};
+
+/**
+ * The body for a 4xx error Fastify raised (see FrameworkError); undefined for anything else,
+ * including a 5xx from the framework, which is a fault of ours and answered as any other 500.
+ */
+export function fromFrameworkError(exception: unknown): ErrorBody | undefined {
+  if (!(exception instanceof FrameworkError)) return undefined;
+  const { statusCode, code } = exception;
+  if (statusCode >= 500) return undefined;
   return {
-    statusCode: status,
-    error: reason(status),
-    message: (type && messages[type]) ?? reason(status),
+    statusCode,
+    error: reason(statusCode),
+    message: (code && FRAMEWORK_MESSAGES[code]) ?? reason(statusCode),
   };
 }
 

@@ -1,5 +1,6 @@
 import { TEST_DATABASES } from './support/databases';
 import { OpenAiTestDouble } from './support/openai-double';
+import { parseSse, rawText } from './support/sse';
 import { bearer, modelEnv, startApp, testEnv, TestApp } from './support/test-app';
 
 const REGISTER = '/api/v1/auth/register';
@@ -247,6 +248,29 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
       expect(refused.headers['access-control-allow-origin']).toBeUndefined();
       const simple = await t.http().get('/').set('Origin', 'https://evil.example').expect(200);
       expect(simple.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('sends the same headers on a streamed (SSE) answer', async () => {
+      const user = await account();
+      const res = await t
+        .http()
+        .post(`/api/v1/chat/${user.id}`)
+        .set(bearer(user.token))
+        .set('Origin', ALLOWED_ORIGIN)
+        .set('X-Request-Id', 'sse-trace-1')
+        .send({ message: 'Hello', stream: true })
+        .buffer(true)
+        .parse(rawText)
+        .expect(200);
+      expect(res.headers).toMatchObject({
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-request-id': 'sse-trace-1',
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+        'access-control-allow-origin': ALLOWED_ORIGIN,
+      });
+      expect(parseSse(res).at(-1)?.event).toBe('done');
     });
 
     it('sends no CORS headers at all without CORS_ORIGINS', async () => {

@@ -81,7 +81,7 @@ export interface LimitsConfig {
  */
 export class AppConfig {
   readonly nodeEnv!: NodeEnv;
-  /** `trustProxy` is Express's `trust proxy` (TRUST_PROXY): which proxies may set the client address. */
+  /** `trustProxy` is Fastify's `trustProxy` (TRUST_PROXY): which proxies may set the client address. */
   readonly http!: {
     host: string;
     port: number;

@@ -138,9 +138,10 @@ function readDatabase(read: EnvReader, dataDir: string): DatabaseConfig {
 }
 
 /**
- * Express's `trust proxy`: false (default: `req.ip` is the TCP peer), true, a hop count, or
- * addresses/subnets ("loopback, 10.0.0.0/8"). Set it behind a reverse proxy, or every client shares
- * the proxy's address (and its login and registration limits).
+ * Fastify's `trustProxy` (which, like Express's `trust proxy` before it, goes through proxy-addr):
+ * false (default: the client address is the TCP peer), true, a hop count, or addresses/subnets
+ * ("loopback, 10.0.0.0/8"). Set it behind a reverse proxy, or every client shares the proxy's
+ * address (and its login and registration limits).
  */
 function readTrustProxy(read: EnvReader): boolean | number | string {
   const value = read.string('TRUST_PROXY', 'false').trim();

@@ -210,8 +210,8 @@ const server = TEST_DATABASES.find((d) => d.url);
 /**
  * Every SELECT, UPDATE and DELETE the hot paths issue, EXPLAINed on the database server among
  * other users' data: none may read a whole table, and no page (ORDER BY … LIMIT) may be sorted
- * after reading when an index can give the order. Only with TEST_DATABASE_URL: SQLite's planner
- * is not the one production runs on.
+ * after reading when an index can give the order. Only with TEST_DATABASE_URL; SQLite's planner
+ * is checked below for the page order only.
  */
 (server ? describe : describe.skip)(`query plans on ${server?.name ?? 'a server'}`, () => {
   const double = new OpenAiTestDouble({ embeddingDims: 64 });
@@ -269,3 +269,45 @@ async function hotOperations(t: TestApp): Promise<void> {
   await t.http().post('/api/v1/auth/logout').set(auth).expect(204);
   await t.http().get('/api/v1/auth/me').set(auth).expect(401);
 }
+
+/**
+ * SQLite, the embedded default, has a planner of its own and does not append the primary key to
+ * its indexes: every page the hot paths read (ORDER BY … LIMIT) must come out of an index in
+ * order, not from a sort of everything that matched (for a turn's history window that would be
+ * the whole session).
+ */
+describe('query plans on sqlite', () => {
+  const double = new OpenAiTestDouble({ embeddingDims: 64 });
+  let t: TestApp;
+  let pages: { sql: string; plan: string[] }[] = [];
+
+  beforeAll(async () => {
+    await double.start();
+    t = await startApp(testEnv({ name: 'sqlite' }, { ...modelEnv(double.baseURL), ...ADMIN }));
+    const ds = t.app.get(DataSource);
+    const statements = await recordStatements(ds, () => hotOperations(t));
+    pages = [];
+    for (const [sql, parameters] of statements) {
+      if (!/^\s*SELECT\b[\s\S]*\bORDER BY\b[\s\S]*\bLIMIT\b/i.test(sql)) continue;
+      const plan = await ds.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${sql}`, parameters);
+      pages.push({ sql, plan: plan.map((row) => row.detail) });
+    }
+  });
+  afterAll(async () => {
+    await t?.close();
+    await double.stop();
+  });
+
+  it.each([
+    ['a turn: the history window', /FROM "messages".*"session_id" = \?.*ORDER BY.*DESC.*LIMIT/],
+    ["a session's messages: the page", /FROM "messages".*"session_id" = \?.*ORDER BY.*ASC.*LIMIT/],
+    ['session list: the page', /FROM "chat_sessions".*"user_id" = \?.*ORDER BY.*LIMIT/],
+  ])('%s: issued', (_, pattern) => {
+    expect(pages.filter((p) => pattern.test(p.sql)).length).toBeGreaterThan(0);
+  });
+
+  it('reads every page in index order, with no sort of its own', () => {
+    const sorted = pages.filter((p) => p.plan.some((d) => /TEMP B-TREE FOR .*ORDER BY/.test(d)));
+    expect(sorted.map((p) => `${p.plan.join('; ')}\n  ${p.sql}`)).toEqual([]);
+  });
+});

@@ -10,6 +10,7 @@ import { UserTokenVersion1764200000000 } from './migrations/1764200000000-user-t
 import { UserDeletions1764300000000 } from './migrations/1764300000000-user-deletions';
 import { UsersCreatedIndex1764400000000 } from './migrations/1764400000000-users-created-index';
 import { MemoryJobsUserIndex1764500000000 } from './migrations/1764500000000-memory-jobs-user-index';
+import { OrderTiebreakIndexes1764600000000 } from './migrations/1764600000000-order-tiebreak-indexes';
 
 /** Listed explicitly (no globs) so that the build, jest and the TypeORM CLI all see the same set. */
 export const ENTITIES = [User, RevokedToken, ChatSession, Message, MemoryJob, UserDeletion];
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   UserDeletions1764300000000,
   UsersCreatedIndex1764400000000,
   MemoryJobsUserIndex1764500000000,
+  OrderTiebreakIndexes1764600000000,
 ];

@@ -3,7 +3,7 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typ
 import { User } from './user.entity';
 
 @Entity('chat_sessions')
-@Index('IDX_chat_sessions_user_updated', ['userId', 'updatedAt'])
+@Index('IDX_chat_sessions_user_updated_id', ['userId', 'updatedAt', 'id'])
 export class ChatSession {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;

@@ -8,7 +8,7 @@ export const MESSAGE_ROLES = ['user', 'assistant'] as const;
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
 
 @Entity('messages')
-@Index('IDX_messages_session_created', ['sessionId', 'createdAt'])
+@Index('IDX_messages_session_created_id', ['sessionId', 'createdAt', 'id'])
 @Index('IDX_messages_user_id', ['userId'])
 export class Message {
   @PrimaryColumn({ type: 'varchar', length: 36 })

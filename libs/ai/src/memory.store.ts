@@ -1,10 +1,11 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { AppConfig } from '@app/config';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { Memory } from 'mem0ai/oss';
 
 import { buildMem0Config } from './mem0-config';
-import { registerSqliteVecStore } from './vector-store/register';
+import { createMem0 } from './mem0-instance';
+import { MemorySearchThread } from './memory-search-thread';
 
 export interface MemoryRecord {
   id: string;
@@ -60,13 +61,19 @@ const LIST_LIMIT = 10_000;
 /**
  * The user's long-term memory (mem0), keyed only by a verified user id. mem0 treats "*" as
  * "every user" and does not check owners on get/update/delete/history, so this class does.
+ * Searches (every chat turn makes one) run on a thread of their own, off the event loop.
  */
 @Injectable()
-export class MemoryStore {
+export class MemoryStore implements OnModuleDestroy {
   private readonly logger = new Logger(MemoryStore.name);
   private memory?: Promise<Memory>;
+  private searchThread?: MemorySearchThread;
 
   constructor(private readonly config: AppConfig) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.searchThread?.stop();
+  }
 
   /** Mem0 needs the same OpenAI-compatible endpoint as the chat model. */
   get configured(): boolean {
@@ -74,11 +81,14 @@ export class MemoryStore {
   }
 
   async search(userId: string, query: string, limit: number): Promise<MemoryRecord[]> {
-    const memory = await this.mem0(userId);
-    const found = await this.call(() =>
-      memory.search(query, { filters: { user_id: userId }, topK: limit }),
-    );
-    return found.results.map((item) => toRecord(item as Mem0Item));
+    await this.mem0(userId);
+    this.searchThread ??= new MemorySearchThread({
+      mem0Config: readOnlyMem0Config(this.config),
+      synchronous: this.config.database.sqliteSynchronous,
+    });
+    const thread = this.searchThread;
+    const found = await this.call(() => thread.search(userId, query, limit));
+    return found.map((item) => toRecord(item as Mem0Item));
   }
 
   async add(
@@ -202,12 +212,10 @@ export class MemoryStore {
         'Memory is not available: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)',
       );
     }
-    this.memory ??= import('mem0ai/oss').then((mem0) => {
-      registerSqliteVecStore(mem0);
-      const memory = new mem0.Memory(buildMem0Config(this.config));
-      tuneHistoryFile((memory as unknown as Mem0Internals).db, this.config);
-      return memory;
-    });
+    this.memory ??= createMem0(
+      buildMem0Config(this.config),
+      this.config.database.sqliteSynchronous,
+    );
     return this.memory;
   }
 
@@ -231,6 +239,14 @@ export class MemoryStore {
       );
     }
   }
+}
+
+/** The search thread's configuration: it only reads, so the one-time import stays with this one. */
+function readOnlyMem0Config(config: AppConfig): Record<string, unknown> {
+  const built = buildMem0Config(config);
+  const vectorStore = built.vectorStore as { config?: Record<string, unknown> } | undefined;
+  if (vectorStore?.config) delete vectorStore.config.migrateFrom;
+  return built;
 }
 
 function toRecord(item: Mem0Item): MemoryRecord {
@@ -258,7 +274,6 @@ interface Mem0Internals {
 interface SqliteHandle {
   prepare(sql: string): { run(...params: unknown[]): unknown };
   transaction(fn: () => void): () => void;
-  pragma(source: string): unknown;
 }
 
 /**
@@ -276,18 +291,6 @@ function historyStore(
     return { kind: 'map', rows: candidate.memoryStore as Map<string, unknown> };
   if ((db as object).constructor.name === 'DummyHistoryManager') return null;
   throw new Error('This mem0 history store cannot be erased');
-}
-
-/**
- * Mem0 opens its SQLite history file with a rollback journal that syncs every write to the disk,
- * on the event loop. A write-ahead log with the app's SQLITE_SYNCHRONOUS setting makes those
- * writes cheap, like the app's own database. Other history stores are left alone.
- */
-function tuneHistoryFile(db: unknown, config: AppConfig): void {
-  const sql = (db as { db?: Partial<SqliteHandle> }).db;
-  if (typeof sql?.pragma !== 'function') return;
-  sql.pragma('journal_mode = WAL');
-  sql.pragma(`synchronous = ${config.database.sqliteSynchronous}`);
 }
 
 function purgeHistory(db: unknown, memoryIds: string[]): void {

@@ -1,0 +1,105 @@
+import { MemoryStore } from '@app/ai';
+import { threadId } from 'node:worker_threads';
+
+import { OpenAiTestDouble } from './support/openai-double';
+import {
+  bearer,
+  eventually,
+  modelEnv,
+  registerUser,
+  startApp,
+  testEnv,
+  TestApp,
+  TestUser,
+} from './support/test-app';
+
+interface Internals {
+  memory: Promise<{ search: (...args: unknown[]) => Promise<unknown> }>;
+  searchThread?: { worker?: { threadId: number; terminate(): Promise<number> } };
+}
+
+/**
+ * Memory search runs on a thread of its own (Mem0's search is mostly synchronous work): the
+ * main thread's Mem0 instance is never asked to search, what the main thread stores the thread
+ * finds, and a thread that died is replaced by the next search.
+ */
+describe('memory search thread', () => {
+  const double = new OpenAiTestDouble({ embeddingDims: 32 });
+  let t: TestApp;
+  let internals: Internals;
+
+  const search = (u: TestUser, query: string) =>
+    t
+      .http()
+      .post('/api/v1/memories/search')
+      .set(bearer(u.token))
+      .send({ query, limit: 5 })
+      .expect(200)
+      .then((res) => (res.body.results as { memory: string }[]).map((m) => m.memory));
+
+  beforeAll(async () => {
+    await double.start();
+    t = await startApp(testEnv({ name: 'sqlite' }, modelEnv(double.baseURL)));
+    const store: unknown = t.app.get(MemoryStore);
+    internals = store as Internals;
+  });
+  afterAll(async () => {
+    await t.close();
+    await double.stop();
+  });
+
+  it('searches off the main thread and finds what the main thread stored', async () => {
+    const u = await registerUser(t);
+    // Listing memories makes the main thread's Mem0 instance.
+    await t.http().get('/api/v1/memories').set(bearer(u.token)).expect(200);
+    const mainInstance = await internals.memory;
+    mainInstance.search = () => Promise.reject(new Error('searched on the main thread'));
+    await t
+      .http()
+      .post(`/api/v1/chat/${u.id}`)
+      .set(bearer(u.token))
+      .send({ message: 'I live in Lisbon.' })
+      .expect(200);
+    await eventually(
+      async () => (await search(u, 'Where do I live?')).includes('I live in Lisbon.'),
+      'the fact to be found',
+    );
+    const turn = await t
+      .http()
+      .post(`/api/v1/chat/${u.id}`)
+      .set(bearer(u.token))
+      .send({ message: 'Where do I live?' })
+      .expect(200);
+    expect(turn.body.memory_status).toBe('ok');
+    expect(turn.body.memories_used.map((m: { memory: string }) => m.memory)).toContain(
+      'I live in Lisbon.',
+    );
+    expect(internals.searchThread?.worker?.threadId).not.toBe(threadId);
+  });
+
+  it('starts a new thread after the old one died', async () => {
+    const u = await registerUser(t);
+    expect(await search(u, 'anything')).toEqual([]);
+    const first = internals.searchThread!.worker!;
+    await first.terminate();
+    await eventually(
+      () => Promise.resolve(internals.searchThread?.worker !== first),
+      'the dead thread to be dropped',
+    );
+    expect(await search(u, 'anything')).toEqual([]);
+    expect(internals.searchThread?.worker?.threadId).not.toBe(first.threadId);
+  });
+
+  it('maps a failed embedding inside the thread to the same answers as before', async () => {
+    const u = await registerUser(t);
+    double.failNext({ status: 500, path: 'embeddings', times: 10 });
+    const res = await t
+      .http()
+      .post('/api/v1/memories/search')
+      .set(bearer(u.token))
+      .send({ query: 'anything', limit: 5 })
+      .expect(502);
+    expect(res.body.message).toBe('The embedding service failed; try again');
+    double.reset();
+  });
+});

@@ -1,11 +1,13 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { AppConfig } from '@app/config';
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Memory } from 'mem0ai/oss';
 
 import { buildMem0Config } from './mem0-config';
+import { availableParallelism } from 'node:os';
+
 import { createMem0 } from './mem0-instance';
-import { MemorySearchThread } from './memory-search-thread';
+import { Mem0Operation, Mem0Thread } from './mem0-thread';
 
 export interface MemoryRecord {
   id: string;
@@ -61,18 +63,26 @@ const LIST_LIMIT = 10_000;
 /**
  * The user's long-term memory (mem0), keyed only by a verified user id. mem0 treats "*" as
  * "every user" and does not check owners on get/update/delete/history, so this class does.
- * Searches (every chat turn makes one) run on a thread of their own, off the event loop.
+ * Searches (every chat turn makes one) and extraction's adds run on worker threads, off the event
+ * loop: one thread for searches, so that a turn's recall never waits behind extraction, and one
+ * per core (at most 4) for adds.
  */
 @Injectable()
-export class MemoryStore implements OnModuleDestroy {
+export class MemoryStore implements OnApplicationShutdown {
   private readonly logger = new Logger(MemoryStore.name);
   private memory?: Promise<Memory>;
-  private searchThread?: MemorySearchThread;
+  private threads?: { search: Mem0Thread; add: Mem0Thread[] };
+  private initialized?: Promise<void>;
+  private closed = false;
 
   constructor(private readonly config: AppConfig) {}
 
-  async onModuleDestroy(): Promise<void> {
-    await this.searchThread?.stop();
+  /** Last in shutdown: the extraction workers' grace period (before it) still needs the threads. */
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    const threads = this.threads;
+    this.threads = undefined;
+    if (threads) await Promise.all([threads.search, ...threads.add].map((t) => t.stop()));
   }
 
   /** Mem0 needs the same OpenAI-compatible endpoint as the chat model. */
@@ -82,12 +92,7 @@ export class MemoryStore implements OnModuleDestroy {
 
   async search(userId: string, query: string, limit: number): Promise<MemoryRecord[]> {
     await this.mem0(userId);
-    this.searchThread ??= new MemorySearchThread({
-      mem0Config: readOnlyMem0Config(this.config),
-      synchronous: this.config.database.sqliteSynchronous,
-    });
-    const thread = this.searchThread;
-    const found = await this.call(() => thread.search(userId, query, limit));
+    const found = await this.onThread({ op: 'search', userId, query, limit });
     return found.map((item) => toRecord(item as Mem0Item));
   }
 
@@ -96,8 +101,8 @@ export class MemoryStore implements OnModuleDestroy {
     messages: { role: string; content: string }[],
     source: MemorySource,
   ): Promise<void> {
-    const memory = await this.mem0(userId);
-    await this.call(() => memory.add(messages, { userId, metadata: { ...source } }));
+    await this.mem0(userId);
+    await this.onThread({ op: 'add', userId, messages, metadata: { ...source } });
   }
 
   async list(userId: string): Promise<MemoryRecord[]> {
@@ -193,6 +198,37 @@ export class MemoryStore implements OnModuleDestroy {
     await memory.getAll({ filters: { user_id: '00000000-0000-4000-8000-000000000000' }, topK: 1 });
   }
 
+  /**
+   * Searches go to the search thread, adds to the least busy add thread; both only once the main
+   * instance has initialised the stores (and imported a former `memory` store, if any).
+   */
+  private async onThread(operation: Mem0Operation): Promise<unknown[]> {
+    this.initialized ??= this.call(() => this.ping()).catch((error: unknown) => {
+      this.initialized = undefined;
+      throw error;
+    });
+    await this.initialized;
+    if (this.closed) {
+      throw new DomainError(ErrorCode.Unavailable, 'The memory store is unavailable; try again');
+    }
+    if (!this.threads) {
+      // The threads only search and add: the one-time import stays with the main instance.
+      const data = {
+        mem0Config: withoutImport(buildMem0Config(this.config)),
+        synchronous: this.config.database.sqliteSynchronous,
+      };
+      const adders = Math.min(4, Math.max(1, availableParallelism()));
+      this.threads = {
+        search: new Mem0Thread(data),
+        add: Array.from({ length: adders }, () => new Mem0Thread(data)),
+      };
+    }
+    const { search, add } = this.threads;
+    const thread =
+      operation.op === 'search' ? search : add.reduce((a, b) => (b.load < a.load ? b : a));
+    return this.call(() => thread.run(operation));
+  }
+
   private async requireOwn(userId: string, memoryId: string): Promise<void> {
     if (!(await this.get(userId, memoryId))) {
       throw new DomainError(ErrorCode.NotFound, 'Memory not found');
@@ -241,9 +277,7 @@ export class MemoryStore implements OnModuleDestroy {
   }
 }
 
-/** The search thread's configuration: it only reads, so the one-time import stays with this one. */
-function readOnlyMem0Config(config: AppConfig): Record<string, unknown> {
-  const built = buildMem0Config(config);
+function withoutImport(built: Record<string, unknown>): Record<string, unknown> {
   const vectorStore = built.vectorStore as { config?: Record<string, unknown> } | undefined;
   if (vectorStore?.config) delete vectorStore.config.migrateFrom;
   return built;

@@ -14,16 +14,19 @@ import {
 } from './support/test-app';
 
 interface Internals {
-  memory: Promise<{ search: (...args: unknown[]) => Promise<unknown> }>;
-  searchThread?: { worker?: { threadId: number; terminate(): Promise<number> } };
+  memory: Promise<{
+    search: (...args: unknown[]) => Promise<unknown>;
+    add: (...args: unknown[]) => Promise<unknown>;
+  }>;
+  threads?: { search: { worker?: { threadId: number; terminate(): Promise<number> } } };
 }
 
 /**
- * Memory search runs on a thread of its own (Mem0's search is mostly synchronous work): the
- * main thread's Mem0 instance is never asked to search, what the main thread stores the thread
- * finds, and a thread that died is replaced by the next search.
+ * Memory search and extraction's adds run on threads of their own (both are mostly synchronous
+ * work in Mem0): the main thread's Mem0 instance is asked to do neither, what one thread stores
+ * the others find, and a thread that died is replaced by the next call.
  */
-describe('memory search thread', () => {
+describe('Mem0 threads', () => {
   const double = new OpenAiTestDouble({ embeddingDims: 32 });
   let t: TestApp;
   let internals: Internals;
@@ -48,12 +51,13 @@ describe('memory search thread', () => {
     await double.stop();
   });
 
-  it('searches off the main thread and finds what the main thread stored', async () => {
+  it('searches and extracts off the main thread, each finding what the other stored', async () => {
     const u = await registerUser(t);
     // Listing memories makes the main thread's Mem0 instance.
     await t.http().get('/api/v1/memories').set(bearer(u.token)).expect(200);
     const mainInstance = await internals.memory;
     mainInstance.search = () => Promise.reject(new Error('searched on the main thread'));
+    mainInstance.add = () => Promise.reject(new Error('extracted on the main thread'));
     await t
       .http()
       .post(`/api/v1/chat/${u.id}`)
@@ -74,20 +78,20 @@ describe('memory search thread', () => {
     expect(turn.body.memories_used.map((m: { memory: string }) => m.memory)).toContain(
       'I live in Lisbon.',
     );
-    expect(internals.searchThread?.worker?.threadId).not.toBe(threadId);
+    expect(internals.threads?.search.worker?.threadId).not.toBe(threadId);
   });
 
   it('starts a new thread after the old one died', async () => {
     const u = await registerUser(t);
     expect(await search(u, 'anything')).toEqual([]);
-    const first = internals.searchThread!.worker!;
+    const first = internals.threads!.search.worker!;
     await first.terminate();
     await eventually(
-      () => Promise.resolve(internals.searchThread?.worker !== first),
+      () => Promise.resolve(internals.threads?.search.worker !== first),
       'the dead thread to be dropped',
     );
     expect(await search(u, 'anything')).toEqual([]);
-    expect(internals.searchThread?.worker?.threadId).not.toBe(first.threadId);
+    expect(internals.threads?.search.worker?.threadId).not.toBe(first.threadId);
   });
 
   it('maps a failed embedding inside the thread to the same answers as before', async () => {

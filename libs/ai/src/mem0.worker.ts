@@ -1,29 +1,38 @@
 /**
- * Entry of the memory search thread (see MemorySearchThread): one Mem0 instance on the app's
- * configuration, answering `search` requests from the main thread. Mem0's search is mostly
- * synchronous work (the `compromise` NLP of its entity boost, lemmatising, SQLite queries), which
- * here runs beside the event loop instead of on it.
+ * Entry of a Mem0 thread (see Mem0Thread): one Mem0 instance on the app's configuration,
+ * answering `search` and `add` calls from the main thread. Mem0's search and add are mostly
+ * synchronous work (the `compromise` NLP of its entity handling, lemmatising, SQLite queries),
+ * which here runs beside the event loop instead of on it.
  */
 // Must stay the first import, as in every entry point: mem0 telemetry off before mem0ai loads.
 import '../../config/src/preload';
 
 import { parentPort, workerData } from 'node:worker_threads';
 
-import type { SearchReply, SearchRequest, SearchThreadData } from './memory-search-thread';
+import type { Mem0Reply, Mem0Request, Mem0ThreadData } from './mem0-thread';
 
-const data = workerData as SearchThreadData;
+const data = workerData as Mem0ThreadData;
 
 const memory = import('./mem0-instance').then(({ createMem0 }) =>
   createMem0(data.mem0Config, data.synchronous),
 );
 
-parentPort?.on('message', (request: SearchRequest) => {
+parentPort?.on('message', (request: Mem0Request) => {
   void answer(request).then((reply) => parentPort?.postMessage(reply));
 });
 
-async function answer({ id, userId, query, limit }: SearchRequest): Promise<SearchReply> {
+async function answer(request: Mem0Request): Promise<Mem0Reply> {
+  const { id } = request;
   try {
-    const found = await (await memory).search(query, { filters: { user_id: userId }, topK: limit });
+    const mem0 = await memory;
+    if (request.op === 'add') {
+      await mem0.add(request.messages, { userId: request.userId, metadata: request.metadata });
+      return { id };
+    }
+    const found = await mem0.search(request.query, {
+      filters: { user_id: request.userId },
+      topK: request.limit,
+    });
     return { id, results: found.results };
   } catch (error) {
     const failure = error as {

@@ -2,28 +2,33 @@ import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
-export interface SearchThreadData {
+export interface Mem0ThreadData {
   mem0Config: Record<string, unknown>;
   synchronous: string;
 }
 
-export interface SearchRequest {
-  id: number;
-  userId: string;
-  query: string;
-  limit: number;
-}
+/** What a thread's Mem0 instance is asked to do; both are mostly synchronous work in Mem0. */
+export type Mem0Operation =
+  | { op: 'search'; userId: string; query: string; limit: number }
+  | {
+      op: 'add';
+      userId: string;
+      messages: { role: string; content: string }[];
+      metadata: Record<string, unknown>;
+    };
 
-export interface SearchReply {
+export type Mem0Request = Mem0Operation & { id: number };
+
+export interface Mem0Reply {
   id: number;
   results?: unknown[];
   error?: { name: string; message: string; status?: number; causeStatus?: number };
 }
 
 /** A failure inside the thread, rebuilt with what MemoryStore maps to an answer. */
-export class SearchThreadError extends Error {
+export class Mem0ThreadError extends Error {
   constructor(
-    readonly failure: NonNullable<SearchReply['error']>,
+    readonly failure: NonNullable<Mem0Reply['error']>,
     readonly status = failure.status,
   ) {
     super(failure.message, {
@@ -34,12 +39,13 @@ export class SearchThreadError extends Error {
 }
 
 /**
- * Memory search on a worker thread of its own, with its own Mem0 instance on the same stores (all
- * SQLite files are in WAL mode, so it reads what the main thread's instance wrote). Started on the
- * first search; a thread that dies fails the searches in flight and is started again on the next.
+ * A worker thread with its own Mem0 instance on the same stores (every SQLite file is in WAL
+ * mode, so it reads what other instances wrote), so that Mem0's synchronous work runs beside the
+ * event loop. Started on first use; a thread that dies fails the calls in flight and is started
+ * again on the next.
  */
-export class MemorySearchThread {
-  private readonly logger = new Logger(MemorySearchThread.name);
+export class Mem0Thread {
+  private readonly logger = new Logger(Mem0Thread.name);
   private worker?: Worker;
   private nextId = 0;
   private readonly pending = new Map<
@@ -47,21 +53,26 @@ export class MemorySearchThread {
     { resolve: (results: unknown[]) => void; reject: (error: Error) => void }
   >();
 
-  constructor(private readonly data: SearchThreadData) {}
+  constructor(private readonly data: Mem0ThreadData) {}
 
-  search(userId: string, query: string, limit: number): Promise<unknown[]> {
+  /** Calls not answered yet: a pool gives new work to the least busy thread. */
+  get load(): number {
+    return this.pending.size;
+  }
+
+  run(operation: Mem0Operation): Promise<unknown[]> {
     const worker = this.running();
     const id = this.nextId++;
     return new Promise<unknown[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, userId, query, limit } satisfies SearchRequest);
+      worker.postMessage({ ...operation, id } satisfies Mem0Request);
     });
   }
 
   async stop(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
-    this.failAll(new Error('The memory search thread stopped'));
+    this.failAll(new Error('The Mem0 thread stopped'));
     await worker?.terminate();
   }
 
@@ -69,28 +80,27 @@ export class MemorySearchThread {
     if (this.worker) return this.worker;
     // From the TypeScript sources (tests, ts-node) the thread compiles its entry the same way.
     const typescript = __filename.endsWith('.ts');
-    const worker = new Worker(join(__dirname, `memory-search.worker.${typescript ? 'ts' : 'js'}`), {
+    const worker = new Worker(join(__dirname, `mem0.worker.${typescript ? 'ts' : 'js'}`), {
       workerData: this.data,
       execArgv: typescript ? ['--require', 'ts-node/register/transpile-only'] : [],
     });
-    worker.unref();
-    worker.on('message', (reply: SearchReply) => this.settle(reply));
+    worker.on('message', (reply: Mem0Reply) => this.settle(reply));
     worker.on('error', (error) => {
-      this.logger.error({ err: error }, 'Memory search thread failed');
+      this.logger.error({ err: error }, 'Mem0 thread failed');
       this.lost(worker, error);
     });
-    worker.on('exit', (code) =>
-      this.lost(worker, new Error(`Memory search thread exited (${code})`)),
-    );
+    worker.on('exit', (code) => this.lost(worker, new Error(`Mem0 thread exited (${code})`)));
+    // After the listeners: a 'message' listener added later would hold the process open again.
+    worker.unref();
     this.worker = worker;
     return worker;
   }
 
-  private settle(reply: SearchReply): void {
+  private settle(reply: Mem0Reply): void {
     const waiting = this.pending.get(reply.id);
     if (!waiting) return;
     this.pending.delete(reply.id);
-    if (reply.error) waiting.reject(new SearchThreadError(reply.error));
+    if (reply.error) waiting.reject(new Mem0ThreadError(reply.error));
     else waiting.resolve(reply.results ?? []);
   }
 

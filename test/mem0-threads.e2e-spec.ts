@@ -16,15 +16,14 @@ import {
 interface Internals {
   memory: Promise<{
     search: (...args: unknown[]) => Promise<unknown>;
-    add: (...args: unknown[]) => Promise<unknown>;
   }>;
-  threads?: { search: { worker?: { threadId: number; terminate(): Promise<number> } } };
+  searchThread?: { worker?: { threadId: number; terminate(): Promise<number> } };
 }
 
 /**
- * Memory search and extraction's adds run on threads of their own (both are mostly synchronous
- * work in Mem0): the main thread's Mem0 instance is asked to do neither, what one thread stores
- * the others find, and a thread that died is replaced by the next call.
+ * Memory search runs on a thread of its own (Mem0's search is mostly synchronous work): the main
+ * thread's Mem0 instance is never asked to search, what the main thread stores the thread finds,
+ * and a thread that died is replaced by the next search.
  */
 describe('Mem0 threads', () => {
   const double = new OpenAiTestDouble({ embeddingDims: 32 });
@@ -51,13 +50,12 @@ describe('Mem0 threads', () => {
     await double.stop();
   });
 
-  it('searches and extracts off the main thread, each finding what the other stored', async () => {
+  it('searches off the main thread and finds what the main thread stored', async () => {
     const u = await registerUser(t);
     // Listing memories makes the main thread's Mem0 instance.
     await t.http().get('/api/v1/memories').set(bearer(u.token)).expect(200);
     const mainInstance = await internals.memory;
     mainInstance.search = () => Promise.reject(new Error('searched on the main thread'));
-    mainInstance.add = () => Promise.reject(new Error('extracted on the main thread'));
     await t
       .http()
       .post(`/api/v1/chat/${u.id}`)
@@ -78,20 +76,20 @@ describe('Mem0 threads', () => {
     expect(turn.body.memories_used.map((m: { memory: string }) => m.memory)).toContain(
       'I live in Lisbon.',
     );
-    expect(internals.threads?.search.worker?.threadId).not.toBe(threadId);
+    expect(internals.searchThread?.worker?.threadId).not.toBe(threadId);
   });
 
   it('starts a new thread after the old one died', async () => {
     const u = await registerUser(t);
     expect(await search(u, 'anything')).toEqual([]);
-    const first = internals.threads!.search.worker!;
+    const first = internals.searchThread!.worker!;
     await first.terminate();
     await eventually(
-      () => Promise.resolve(internals.threads?.search.worker !== first),
+      () => Promise.resolve(internals.searchThread?.worker !== first),
       'the dead thread to be dropped',
     );
     expect(await search(u, 'anything')).toEqual([]);
-    expect(internals.threads?.search.worker?.threadId).not.toBe(first.threadId);
+    expect(internals.searchThread?.worker?.threadId).not.toBe(first.threadId);
   });
 
   it('maps a failed embedding inside the thread to the same answers as before', async () => {

@@ -7,15 +7,8 @@ export interface Mem0ThreadData {
   synchronous: string;
 }
 
-/** What a thread's Mem0 instance is asked to do; both are mostly synchronous work in Mem0. */
-export type Mem0Operation =
-  | { op: 'search'; userId: string; query: string; limit: number }
-  | {
-      op: 'add';
-      userId: string;
-      messages: { role: string; content: string }[];
-      metadata: Record<string, unknown>;
-    };
+/** What a thread's Mem0 instance is asked to do (mostly synchronous work in Mem0). */
+export type Mem0Operation = { op: 'search'; userId: string; query: string; limit: number };
 
 export type Mem0Request = Mem0Operation & { id: number };
 
@@ -54,11 +47,6 @@ export class Mem0Thread {
   >();
 
   constructor(private readonly data: Mem0ThreadData) {}
-
-  /** Calls not answered yet: a pool gives new work to the least busy thread. */
-  get load(): number {
-    return this.pending.size;
-  }
 
   run(operation: Mem0Operation): Promise<unknown[]> {
     const worker = this.running();

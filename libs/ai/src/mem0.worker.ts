@@ -1,8 +1,8 @@
 /**
  * Entry of a Mem0 thread (see Mem0Thread): one Mem0 instance on the app's configuration,
- * answering `search` and `add` calls from the main thread. Mem0's search and add are mostly
- * synchronous work (the `compromise` NLP of its entity handling, lemmatising, SQLite queries),
- * which here runs beside the event loop instead of on it.
+ * answering `search` calls from the main thread. Mem0's search is mostly synchronous work (the
+ * `compromise` NLP of its entity boost, lemmatising, SQLite queries), which here runs beside the
+ * event loop instead of on it.
  */
 // Must stay the first import, as in every entry point: mem0 telemetry off before mem0ai loads.
 import '../../config/src/preload';
@@ -24,12 +24,9 @@ parentPort?.on('message', (request: Mem0Request) => {
 async function answer(request: Mem0Request): Promise<Mem0Reply> {
   const { id } = request;
   try {
-    const mem0 = await memory;
-    if (request.op === 'add') {
-      await mem0.add(request.messages, { userId: request.userId, metadata: request.metadata });
-      return { id };
-    }
-    const found = await mem0.search(request.query, {
+    const found = await (
+      await memory
+    ).search(request.query, {
       filters: { user_id: request.userId },
       topK: request.limit,
     });

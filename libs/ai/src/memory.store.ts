@@ -4,8 +4,6 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Memory } from 'mem0ai/oss';
 
 import { buildMem0Config } from './mem0-config';
-import { availableParallelism } from 'node:os';
-
 import { createMem0 } from './mem0-instance';
 import { Mem0Operation, Mem0Thread } from './mem0-thread';
 
@@ -63,15 +61,13 @@ const LIST_LIMIT = 10_000;
 /**
  * The user's long-term memory (mem0), keyed only by a verified user id. mem0 treats "*" as
  * "every user" and does not check owners on get/update/delete/history, so this class does.
- * Searches (every chat turn makes one) and extraction's adds run on worker threads, off the event
- * loop: one thread for searches, so that a turn's recall never waits behind extraction, and one
- * per core (at most 4) for adds.
+ * Searches (every chat turn makes one) run on a thread of their own, off the event loop.
  */
 @Injectable()
 export class MemoryStore implements OnApplicationShutdown {
   private readonly logger = new Logger(MemoryStore.name);
   private memory?: Promise<Memory>;
-  private threads?: { search: Mem0Thread; add: Mem0Thread[] };
+  private searchThread?: Mem0Thread;
   private initialized?: Promise<void>;
   private closed = false;
 
@@ -80,9 +76,9 @@ export class MemoryStore implements OnApplicationShutdown {
   /** Last in shutdown: the extraction workers' grace period (before it) still needs the threads. */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    const threads = this.threads;
-    this.threads = undefined;
-    if (threads) await Promise.all([threads.search, ...threads.add].map((t) => t.stop()));
+    const thread = this.searchThread;
+    this.searchThread = undefined;
+    await thread?.stop();
   }
 
   /** Mem0 needs the same OpenAI-compatible endpoint as the chat model. */
@@ -101,8 +97,8 @@ export class MemoryStore implements OnApplicationShutdown {
     messages: { role: string; content: string }[],
     source: MemorySource,
   ): Promise<void> {
-    await this.mem0(userId);
-    await this.onThread({ op: 'add', userId, messages, metadata: { ...source } });
+    const memory = await this.mem0(userId);
+    await this.call(() => memory.add(messages, { userId, metadata: { ...source } }));
   }
 
   async list(userId: string): Promise<MemoryRecord[]> {
@@ -198,10 +194,7 @@ export class MemoryStore implements OnApplicationShutdown {
     await memory.getAll({ filters: { user_id: '00000000-0000-4000-8000-000000000000' }, topK: 1 });
   }
 
-  /**
-   * Searches go to the search thread, adds to the least busy add thread; both only once the main
-   * instance has initialised the stores (and imported a former `memory` store, if any).
-   */
+  /** On the search thread, once the main instance has initialised the stores (and imported). */
   private async onThread(operation: Mem0Operation): Promise<unknown[]> {
     this.initialized ??= this.call(() => this.ping()).catch((error: unknown) => {
       this.initialized = undefined;
@@ -211,21 +204,12 @@ export class MemoryStore implements OnApplicationShutdown {
     if (this.closed) {
       throw new DomainError(ErrorCode.Unavailable, 'The memory store is unavailable; try again');
     }
-    if (!this.threads) {
-      // The threads only search and add: the one-time import stays with the main instance.
-      const data = {
-        mem0Config: withoutImport(buildMem0Config(this.config)),
-        synchronous: this.config.database.sqliteSynchronous,
-      };
-      const adders = Math.min(4, Math.max(1, availableParallelism()));
-      this.threads = {
-        search: new Mem0Thread(data),
-        add: Array.from({ length: adders }, () => new Mem0Thread(data)),
-      };
-    }
-    const { search, add } = this.threads;
-    const thread =
-      operation.op === 'search' ? search : add.reduce((a, b) => (b.load < a.load ? b : a));
+    // The thread only searches: the one-time import stays with the main instance.
+    this.searchThread ??= new Mem0Thread({
+      mem0Config: withoutImport(buildMem0Config(this.config)),
+      synchronous: this.config.database.sqliteSynchronous,
+    });
+    const thread = this.searchThread;
     return this.call(() => thread.run(operation));
   }
 

@@ -7,10 +7,12 @@ export interface Mem0ThreadData {
   synchronous: string;
 }
 
-/** What a thread's Mem0 instance is asked to do (mostly synchronous work in Mem0). */
-export type Mem0Operation = { op: 'search'; userId: string; query: string; limit: number };
-
-export type Mem0Request = Mem0Operation & { id: number };
+export interface Mem0Request {
+  id: number;
+  userId: string;
+  query: string;
+  limit: number;
+}
 
 export interface Mem0Reply {
   id: number;
@@ -48,12 +50,12 @@ export class Mem0Thread {
 
   constructor(private readonly data: Mem0ThreadData) {}
 
-  run(operation: Mem0Operation): Promise<unknown[]> {
+  search(userId: string, query: string, limit: number): Promise<unknown[]> {
     const worker = this.running();
     const id = this.nextId++;
     return new Promise<unknown[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ ...operation, id } satisfies Mem0Request);
+      worker.postMessage({ id, userId, query, limit } satisfies Mem0Request);
     });
   }
 

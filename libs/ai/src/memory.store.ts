@@ -5,7 +5,7 @@ import type { Memory } from 'mem0ai/oss';
 
 import { buildMem0Config } from './mem0-config';
 import { createMem0 } from './mem0-instance';
-import { Mem0Operation, Mem0Thread } from './mem0-thread';
+import { Mem0Thread } from './mem0-thread';
 
 export interface MemoryRecord {
   id: string;
@@ -73,7 +73,7 @@ export class MemoryStore implements OnApplicationShutdown {
 
   constructor(private readonly config: AppConfig) {}
 
-  /** Last in shutdown: the extraction workers' grace period (before it) still needs the threads. */
+  /** Last in shutdown: turns still in flight during the shutdown hooks before it may search. */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     const thread = this.searchThread;
@@ -88,7 +88,8 @@ export class MemoryStore implements OnApplicationShutdown {
 
   async search(userId: string, query: string, limit: number): Promise<MemoryRecord[]> {
     await this.mem0(userId);
-    const found = await this.onThread({ op: 'search', userId, query, limit });
+    const thread = await this.startedSearchThread();
+    const found = await this.call(() => thread.search(userId, query, limit));
     return found.map((item) => toRecord(item as Mem0Item));
   }
 
@@ -194,8 +195,8 @@ export class MemoryStore implements OnApplicationShutdown {
     await memory.getAll({ filters: { user_id: '00000000-0000-4000-8000-000000000000' }, topK: 1 });
   }
 
-  /** On the search thread, once the main instance has initialised the stores (and imported). */
-  private async onThread(operation: Mem0Operation): Promise<unknown[]> {
+  /** The search thread, started once the main instance has initialised the stores (and imported). */
+  private async startedSearchThread(): Promise<Mem0Thread> {
     this.initialized ??= this.call(() => this.ping()).catch((error: unknown) => {
       this.initialized = undefined;
       throw error;
@@ -209,8 +210,7 @@ export class MemoryStore implements OnApplicationShutdown {
       mem0Config: withoutImport(buildMem0Config(this.config)),
       synchronous: this.config.database.sqliteSynchronous,
     });
-    const thread = this.searchThread;
-    return this.call(() => thread.run(operation));
+    return this.searchThread;
   }
 
   private async requireOwn(userId: string, memoryId: string): Promise<void> {

@@ -399,6 +399,14 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
         await send(t, alice, 'post', `${MEMORIES}/search`, { query: 'x'.repeat(2000) }).expect(200);
       });
 
+      it('search takes a null limit as no limit given (the default), not as a store failure', async () => {
+        const res = await send(t, alice, 'post', `${MEMORIES}/search`, {
+          query: 'Lisbon',
+          limit: null,
+        }).expect(200);
+        expect(res.body.results.length).toBeGreaterThan(0);
+      });
+
       it.each([
         ['an unknown field', { memory: 'I live in Faro.', user_id: randomUUID() }],
         ['no memory', {}],

@@ -1,6 +1,7 @@
 import { MemoryHistoryEntry, MemoryRecord } from '@app/ai';
 import { MEMORY_JOB_STATUSES, MemoryJob, type MemoryJobStatus } from '@app/database';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
 export const MAX_MEMORY_TEXT = 2000;
@@ -17,6 +18,8 @@ export class SearchMemoriesDto {
   query!: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_SEARCH_LIMIT, default: DEFAULT_SEARCH_LIMIT })
+  // An explicit null means "not given", as for the other optional fields: the default applies.
+  @Transform(({ value }: { value: unknown }) => value ?? DEFAULT_SEARCH_LIMIT)
   @IsOptional()
   @IsInt()
   @Min(1)

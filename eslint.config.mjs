@@ -2,6 +2,11 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const PROCESS_ENV = {
+  selector: "MemberExpression[object.name='process'][property.name='env']",
+  message: 'Read configuration through @app/config (AppConfig), not process.env.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -23,11 +28,22 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', PROCESS_ENV],
+    },
+  },
+  {
+    // Writes go through Transactions (retries, and one write at a time on SQLite): a repository
+    // never writes through an injected TypeORM repository or opens a transaction of its own.
+    files: ['apps/**/*.repository.ts', 'libs/**/*.repository.ts'],
+    rules: {
       'no-restricted-syntax': [
         'error',
+        PROCESS_ENV,
         {
-          selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Read configuration through @app/config (AppConfig), not process.env.',
+          selector:
+            "CallExpression[callee.object.type='MemberExpression'][callee.object.object.type='ThisExpression'][callee.property.name=/^(save|insert|update|upsert|delete|remove|transaction|query)$/]",
+          message:
+            'Write through Transactions (tx.run / tx.write with its manager); see docs/architecture.md.',
         },
       ],
     },

@@ -18,6 +18,13 @@ export interface DatabaseConfig {
    * crash loses nothing), FULL at every commit (each commit waits for the disk, on the event loop).
    */
   sqliteSynchronous: SqliteSynchronous;
+  /**
+   * How many times a write transaction runs before a deadlock, lock wait timeout or SQLite
+   * "busy" is answered 503 (DB_RETRY_ATTEMPTS; 1 = no retry).
+   */
+  retryAttempts: number;
+  /** MySQL/MariaDB `innodb_lock_wait_timeout` of the app's connections, in seconds. */
+  lockWaitTimeoutSeconds: number;
   /** Drops every table before migrating. Only ever set by test harnesses, never from the environment. */
   dropSchema: boolean;
 }

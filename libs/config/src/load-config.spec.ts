@@ -36,6 +36,8 @@ describe('loadConfig', () => {
       sqlitePath: join(dir, 'chatbot.sqlite'),
       migrationsRun: true,
       sqliteSynchronous: 'NORMAL',
+      retryAttempts: 4,
+      lockWaitTimeoutSeconds: 5,
       dropSchema: false,
     });
     expect(config.auth).toMatchObject({

@@ -116,6 +116,8 @@ function readDatabase(read: EnvReader, dataDir: string): DatabaseConfig {
   const common = {
     migrationsRun: read.bool('DB_MIGRATIONS_RUN', true),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', SQLITE_SYNCHRONOUS_MODES, 'NORMAL'),
+    retryAttempts: read.int('DB_RETRY_ATTEMPTS', 4, { min: 1, max: 10 }),
+    lockWaitTimeoutSeconds: read.int('DB_LOCK_WAIT_TIMEOUT_SECONDS', 5, { min: 1, max: 3600 }),
     dropSchema: false,
   };
   const url = read.raw('DATABASE_URL');

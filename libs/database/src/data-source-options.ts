@@ -24,7 +24,8 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
       prepareDatabase: (handle: { pragma(source: string): unknown }) => {
         handle.pragma(`synchronous = ${db.sqliteSynchronous}`);
       },
-      timeout: 5000,
+      // How long a write waits for another process's lock (a worker process on the same file).
+      timeout: db.lockWaitTimeoutSeconds * 1000,
     };
   }
   return {

@@ -1,9 +1,14 @@
 import { AppConfig } from '@app/config';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 
 import { dataSourceOptions } from './data-source-options';
+import { limitLockWaits } from './lock-wait-timeout';
+import { Transactions } from './transactions';
 
+/** The database connection, and `Transactions`, the one way to write through it. */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -15,5 +20,11 @@ import { dataSourceOptions } from './data-source-options';
       }),
     }),
   ],
+  providers: [Transactions],
+  exports: [Transactions],
 })
-export class DatabaseModule {}
+export class DatabaseModule {
+  constructor(dataSource: DataSource, config: AppConfig) {
+    limitLockWaits(dataSource, config.database.lockWaitTimeoutSeconds);
+  }
+}

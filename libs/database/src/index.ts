@@ -8,3 +8,5 @@ export * from './entities/user-deletion.entity';
 export * from './entities/user.entity';
 export * from './query-errors';
 export * from './schema';
+export * from './retry-policy';
+export * from './transactions';

@@ -1,7 +1,6 @@
-import { RevokedToken } from '@app/database';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { LessThan, Repository } from 'typeorm';
+
+import { RevokedTokensRepository } from './revoked-tokens.repository';
 
 export const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -16,7 +15,7 @@ export class RevokedTokenPruner implements OnApplicationBootstrap, OnModuleDestr
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
 
-  constructor(@InjectRepository(RevokedToken) private readonly tokens: Repository<RevokedToken>) {}
+  constructor(private readonly tokens: RevokedTokensRepository) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.pruneExpired();
@@ -39,8 +38,7 @@ export class RevokedTokenPruner implements OnApplicationBootstrap, OnModuleDestr
 
   private async deleteExpired(now: Date): Promise<number> {
     try {
-      const result = await this.tokens.delete({ expiresAt: LessThan(now) });
-      const deleted = result.affected ?? 0;
+      const deleted = await this.tokens.deleteExpired(now);
       if (deleted > 0) this.logger.log(`Pruned ${deleted} expired revoked token(s)`);
       return deleted;
     } catch (error) {

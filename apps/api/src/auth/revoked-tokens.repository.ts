@@ -1,18 +1,38 @@
-import { RevokedToken } from '@app/database';
+import { isForeignKeyViolation, RevokedToken, Transactions } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { LessThan, Repository } from 'typeorm';
 
 @Injectable()
 export class RevokedTokensRepository {
-  constructor(@InjectRepository(RevokedToken) private readonly tokens: Repository<RevokedToken>) {}
+  constructor(
+    @InjectRepository(RevokedToken) private readonly tokens: Repository<RevokedToken>,
+    private readonly tx: Transactions,
+  ) {}
 
   async isRevoked(jti: string): Promise<boolean> {
     return (await this.tokens.countBy({ jti })) > 0;
   }
 
-  /** Idempotent: revoking a token twice is not an error. */
+  /**
+   * Idempotent: revoking a token twice is not an error. When the user was deleted meanwhile,
+   * nothing is stored: every token of a deleted user is refused anyway.
+   */
   async revoke(token: RevokedToken): Promise<void> {
-    await this.tokens.upsert(token, ['jti']);
+    try {
+      await this.tx.write('revokedTokens.revoke', (manager) =>
+        manager.upsert(RevokedToken, token, ['jti']),
+      );
+    } catch (error) {
+      if (!isForeignKeyViolation(error)) throw error;
+    }
+  }
+
+  /** Rows whose token expired before `now` (its signature check refuses it by then); how many. */
+  async deleteExpired(now: Date): Promise<number> {
+    const result = await this.tx.write('revokedTokens.prune', (manager) =>
+      manager.delete(RevokedToken, { expiresAt: LessThan(now) }),
+    );
+    return result.affected ?? 0;
   }
 }

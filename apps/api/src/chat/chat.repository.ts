@@ -1,40 +1,68 @@
-import { ChatSession, Message } from '@app/database';
+import { DomainError, ErrorCode } from '@app/common';
+import { ChatSession, Message, Transactions } from '@app/database';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { EntityManager } from 'typeorm';
 
 import { MemoryJobsRepository, NewMemoryJob } from '../memory-jobs/memory-jobs.repository';
+import { UsersService } from '../users/users.service';
 
+/**
+ * A turn's two writes. Each takes its locks in the documented order (docs/architecture.md,
+ * "Locking rules"): the user row (shared), then the session row (exclusive, by the update of its
+ * activity time, or by inserting it), then the new rows. Two turns in one session therefore queue
+ * on the session row instead of deadlocking, and a user or session deleted meanwhile is seen
+ * before anything is written: 401 or 404, never a foreign-key error.
+ */
 @Injectable()
 export class ChatRepository {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @InjectRepository(Message) private readonly messages: Repository<Message>,
+    private readonly tx: Transactions,
+    private readonly users: UsersService,
     private readonly jobs: MemoryJobsRepository,
   ) {}
 
-  async insertMessage(message: Message): Promise<Message> {
-    await this.dataSource.transaction(async (manager) => {
+  /** The user's message, in `newSession` (created with it) or in its existing session. */
+  async saveQuestion(message: Message, newSession?: ChatSession): Promise<void> {
+    await this.tx.run('chat.saveQuestion', async (manager) => {
+      await this.holdParents(manager, message, newSession);
       await manager.insert(Message, message);
-      await manager.update(
-        ChatSession,
-        { id: message.sessionId },
-        { updatedAt: message.createdAt },
-      );
     });
-    return message;
   }
 
-  /** The reply, its extraction job and the session's activity time: all or nothing. */
+  /** The reply and its extraction job: all or nothing. */
   async saveReply(reply: Message, job: NewMemoryJob): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    await this.tx.run('chat.saveReply', async (manager) => {
+      await this.holdParents(manager, reply);
       await manager.insert(Message, reply);
       await this.jobs.enqueue(manager, job, reply.createdAt);
-      await manager.update(ChatSession, { id: reply.sessionId }, { updatedAt: reply.createdAt });
     });
   }
 
-  findById(id: string): Promise<Message | null> {
-    return this.messages.findOneBy({ id });
+  /**
+   * Takes back a question whose reply could not be stored (the database stayed busy), so that
+   * the session never holds half a turn; the client is told to send it again.
+   */
+  async withdrawQuestion(message: Message): Promise<void> {
+    await this.tx.write('chat.withdrawQuestion', (manager) =>
+      manager.delete(Message, { id: message.id, sessionId: message.sessionId }),
+    );
+  }
+
+  private async holdParents(
+    manager: EntityManager,
+    message: Message,
+    newSession?: ChatSession,
+  ): Promise<void> {
+    await this.users.holdActive(manager, message.userId);
+    if (newSession) {
+      await manager.insert(ChatSession, newSession);
+      return;
+    }
+    const touched = await manager.update(
+      ChatSession,
+      { id: message.sessionId, userId: message.userId },
+      { updatedAt: message.createdAt },
+    );
+    if (!touched.affected) throw new DomainError(ErrorCode.NotFound, 'Session not found');
   }
 }

@@ -13,7 +13,8 @@ import { buildPrompt } from './prompt';
 
 /** A turn up to the model call: the user message is stored and the prompt is ready. */
 interface PreparedTurn {
-  session: ChatSession;
+  /** The session the turn is in (owner and id: every message of the turn names both). */
+  session: Pick<ChatSession, 'id' | 'userId'>;
   userMessage: Message;
   memories: MemoryRecord[];
   memoryStatus: MemoryStatus;
@@ -72,12 +73,14 @@ export class ChatService {
     // Recall needs only the user and the text: its embedding call runs while the database works.
     // It never rejects, so an unknown session (404) leaves no unhandled promise behind.
     const recalling = this.recall(userId, text);
-    const session = request.session_id
-      ? await this.sessions.getForUser(userId, request.session_id)
-      : await this.sessions.createForUser(userId, titleFromMessage(text));
-    const userMessage = await this.repository.insertMessage(
-      newMessage(session, 'user', text, new Date()),
-    );
+    // A new session is written together with its first message, in one transaction; an existing
+    // one is found (or not: 404) by that transaction's update of its activity time.
+    const newSession = request.session_id
+      ? undefined
+      : this.sessions.draft(userId, titleFromMessage(text));
+    const session = newSession ?? { id: request.session_id as string, userId };
+    const userMessage = newMessage(session, 'user', text, new Date());
+    await this.repository.saveQuestion(userMessage, newSession);
     const { historyWindow, systemPrompt } = this.config.chat;
     const [recalled, recent] = await Promise.all([
       recalling,
@@ -119,13 +122,7 @@ export class ChatService {
       completionTokens: completion.usage.completionTokens,
       latencyMs: completion.latencyMs,
     };
-    await this.repository.saveReply(reply, {
-      id: randomUUID(),
-      userId: turn.session.userId,
-      sessionId: turn.session.id,
-      messageId: turn.userMessage.id,
-      replyId: reply.id,
-    });
+    await this.saveReply(turn, reply);
     this.worker.wake();
     return {
       session_id: turn.session.id,
@@ -145,6 +142,32 @@ export class ChatService {
     };
   }
 
+  /** The reply and its extraction job; when the database stays busy, the question goes too. */
+  private async saveReply(turn: PreparedTurn, reply: Message): Promise<void> {
+    const job = {
+      id: randomUUID(),
+      userId: turn.session.userId,
+      sessionId: turn.session.id,
+      messageId: turn.userMessage.id,
+      replyId: reply.id,
+    };
+    try {
+      await this.repository.saveReply(reply, job);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.DatabaseBusy) {
+        await this.repository
+          .withdrawQuestion(turn.userMessage)
+          .catch((e: unknown) =>
+            this.logger.error(
+              { err: e, message_id: turn.userMessage.id },
+              'Could not withdraw a question',
+            ),
+          );
+      }
+      throw error;
+    }
+  }
+
   private validMessage(message: string): string {
     const max = this.config.limits.maxMessageChars;
     if (message.trim().length === 0) {
@@ -158,7 +181,7 @@ export class ChatService {
 }
 
 function newMessage(
-  session: ChatSession,
+  session: PreparedTurn['session'],
   role: Message['role'],
   content: string,
   createdAt: Date,

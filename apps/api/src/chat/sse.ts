@@ -31,13 +31,16 @@ export async function writeTurnAsSse(
   const res = reply.raw;
   res.writeHead(200, headers);
   res.flushHeaders();
-  let result: ChatResponseDto | null = null;
+  let storing = false;
   try {
     for await (const content of turn.deltas) send(res, 'delta', { content });
-    result = await turn.finish(true);
+    storing = true;
+    const result: ChatResponseDto | null = await turn.finish(true);
     send(res, 'done', result);
   } catch (error) {
-    if (!result) await turn.finish(false).catch(() => undefined);
+    // The stream broke: keep what arrived. Storing itself failed (session gone, database busy):
+    // trying again would store a reply whose question may have been taken back.
+    if (!storing) await turn.finish(false).catch(() => undefined);
     if (!clientGone.aborted) send(res, 'error', { message: errorMessage(error) });
   } finally {
     res.end();

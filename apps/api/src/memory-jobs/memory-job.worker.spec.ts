@@ -30,18 +30,20 @@ function setUp(
     claim: jest.fn().mockResolvedValueOnce([job]).mockResolvedValue([]),
     claimFollowers: jest.fn().mockResolvedValue(followers),
     heartbeat: jest.fn().mockResolvedValue(true),
-    complete: jest.fn().mockResolvedValue(true),
+    complete: jest.fn((ids: string[]) => Promise.resolve(ids.length)),
+    userExists: jest.fn().mockResolvedValue(true),
     fail: jest.fn().mockResolvedValue(undefined),
     release: jest.fn().mockResolvedValue(undefined),
   };
   const extraction = { extract: jest.fn(extract) };
+  const store = { configured: true, eraseUser: jest.fn().mockResolvedValue(2) };
   const worker = new MemoryJobWorker(
     config,
     jobs as unknown as MemoryJobsRepository,
     extraction as unknown as MemoryExtractionService,
-    { configured: true } as MemoryStore,
+    store as unknown as MemoryStore,
   );
-  return { worker, jobs, extraction };
+  return { worker, jobs, extraction, store };
 }
 
 const until = async (check: () => boolean) => {
@@ -56,6 +58,25 @@ describe('MemoryJobWorker', () => {
     await worker.beforeApplicationShutdown();
     expect(jobs.complete).toHaveBeenCalledWith(['job-1'], worker.workerId);
     expect(jobs.fail).not.toHaveBeenCalled();
+  });
+
+  it('erases what it just stored when its jobs vanished with their deleted user', async () => {
+    const gone = setUp(() => Promise.resolve());
+    gone.jobs.complete.mockResolvedValue(0);
+    gone.jobs.userExists.mockResolvedValue(false);
+    gone.worker.start();
+    await until(() => gone.store.eraseUser.mock.calls.length > 0);
+    await gone.worker.beforeApplicationShutdown();
+    expect(gone.store.eraseUser).toHaveBeenCalledWith('u1');
+    expect(gone.jobs.fail).not.toHaveBeenCalled();
+
+    // A lease lost to another worker (the user still exists) erases nothing.
+    const lost = setUp(() => Promise.resolve());
+    lost.jobs.complete.mockResolvedValue(0);
+    lost.worker.start();
+    await until(() => lost.jobs.userExists.mock.calls.length > 0);
+    await lost.worker.beforeApplicationShutdown();
+    expect(lost.store.eraseUser).not.toHaveBeenCalled();
   });
 
   it("hands the session's due turns to one extraction and settles them together", async () => {

@@ -116,7 +116,8 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
     try {
       batch.push(...(await this.jobs.claimFollowers(lead, this.workerId, batchSize - 1, leaseMs)));
       await this.extraction.extract(batch);
-      await this.jobs.complete(ids(), this.workerId);
+      const completed = await this.jobs.complete(ids(), this.workerId);
+      if (completed < batch.length) await this.forgetIfUserGone(lead.userId);
     } catch (error) {
       // Users see last_error: only a domain error's message is fit to show, never internals.
       const message = error instanceof DomainError ? error.message : 'Memory extraction failed';
@@ -135,6 +136,28 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
       }
     } finally {
       clearInterval(heartbeat);
+    }
+  }
+
+  /**
+   * Jobs that vanished while mem0 learned from them: their lease was lost, or the user was
+   * deleted (the rows cascade). In the second case the deletion's erasure may have run before
+   * this extraction stored its memories, so they are erased now. (The deletion also sweeps once
+   * more after a lease, for a worker that dies right here.)
+   */
+  private async forgetIfUserGone(userId: string): Promise<void> {
+    try {
+      if (await this.jobs.userExists(userId)) return;
+      const erased = await this.store.eraseUser(userId);
+      this.logger.log(
+        { user_id: userId, erased },
+        'Erased what extraction stored for a deleted user',
+      );
+    } catch (error) {
+      this.logger.warn(
+        { err: error, user_id: userId },
+        'Could not erase a deleted user’s new memories',
+      );
     }
   }
 }

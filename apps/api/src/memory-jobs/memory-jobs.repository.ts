@@ -1,4 +1,4 @@
-import { isLockConflict, isUniqueViolation, MemoryJob, MemoryJobStatus } from '@app/database';
+import { isUniqueViolation, MemoryJob, MemoryJobStatus, Transactions, User } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, FindOptionsWhere, In, LessThan, Repository } from 'typeorm';
@@ -22,6 +22,7 @@ export class MemoryJobsRepository {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(MemoryJob) private readonly jobs: Repository<MemoryJob>,
+    private readonly tx: Transactions,
   ) {}
 
   /** Inserts inside the caller's transaction, so the job exists exactly when the reply does. */
@@ -51,17 +52,13 @@ export class MemoryJobsRepository {
         leaseMs,
         now,
       );
-    if (this.dataSource.options.type === 'better-sqlite3') return claimIn(this.jobs.manager, false);
-    try {
-      return await this.dataSource.transaction('READ COMMITTED', (manager) =>
-        claimIn(manager, true),
-      );
-    } catch (error) {
-      // Two workers claiming jobs of the same users can deadlock on the unique running_user_id;
-      // the database rolls one back, and that worker simply tries again at its next poll.
-      if (isLockConflict(error)) return [];
-      throw error;
+    // SQLite: one exclusive write (Transactions runs SQLite writes one at a time). MySQL/MariaDB:
+    // two workers claiming jobs of the same users can still deadlock on the unique
+    // running_user_id; the transaction is then run again.
+    if (this.dataSource.options.type === 'better-sqlite3') {
+      return this.tx.write('memoryJobs.claim', (manager) => claimIn(manager, false));
     }
+    return this.tx.run('memoryJobs.claim', (manager) => claimIn(manager, true), 'READ COMMITTED');
   }
 
   private async candidates(
@@ -161,7 +158,9 @@ export class MemoryJobsRepository {
         attempts: job.attempts + 1,
         updatedAt: now,
       };
-      const result = await this.jobs.update({ id: job.id, status: 'pending' }, changes);
+      const result = await this.tx.write('memoryJobs.claimFollower', (manager) =>
+        manager.update(MemoryJob, { id: job.id, status: 'pending' }, changes),
+      );
       if (result.affected === 1) claimed.push({ ...job, ...changes });
     }
     return claimed;
@@ -169,46 +168,53 @@ export class MemoryJobsRepository {
 
   /** Extends the lease of jobs this worker still holds; false when any was lost. */
   async heartbeat(jobIds: string[], workerId: string, leaseMs: number): Promise<boolean> {
-    const result = await this.jobs.update(
-      { id: In(jobIds), lockedBy: workerId, status: 'running' },
-      { leaseUntil: new Date(Date.now() + leaseMs), updatedAt: new Date() },
+    const result = await this.tx.write('memoryJobs.heartbeat', (manager) =>
+      manager.update(
+        MemoryJob,
+        { id: In(jobIds), lockedBy: workerId, status: 'running' },
+        { leaseUntil: new Date(Date.now() + leaseMs), updatedAt: new Date() },
+      ),
     );
     return result.affected === jobIds.length;
   }
 
   /** Finished jobs leave the queue; returns how many this worker still held. */
   async complete(jobIds: string[], workerId: string): Promise<number> {
-    const result = await this.jobs.delete({
-      id: In(jobIds),
-      lockedBy: workerId,
-      status: 'running',
-    });
+    const result = await this.tx.write('memoryJobs.complete', (manager) =>
+      manager.delete(MemoryJob, { id: In(jobIds), lockedBy: workerId, status: 'running' }),
+    );
     return result.affected ?? 0;
   }
 
   /** Back to the queue at `retryAt`, or `failed` for good when retryAt is null. */
   async fail(jobId: string, workerId: string, error: string, retryAt: Date | null): Promise<void> {
-    await this.jobs.update(
-      { id: jobId, lockedBy: workerId, status: 'running' },
-      {
-        ...released(),
-        status: retryAt ? 'pending' : 'failed',
-        runAt: retryAt ?? new Date(),
-        lastError: error.slice(0, 1000),
-      },
+    await this.tx.write('memoryJobs.fail', (manager) =>
+      manager.update(
+        MemoryJob,
+        { id: jobId, lockedBy: workerId, status: 'running' },
+        {
+          ...released(),
+          status: retryAt ? 'pending' : 'failed',
+          runAt: retryAt ?? new Date(),
+          lastError: error.slice(0, 1000),
+        },
+      ),
     );
   }
 
   /** Returns a job this worker gives up (shutdown) to the queue without counting the attempt. */
   async release(job: MemoryJob, workerId: string): Promise<void> {
-    await this.jobs.update(
-      { id: job.id, lockedBy: workerId, status: 'running' },
-      {
-        ...released(),
-        status: 'pending',
-        attempts: Math.max(0, job.attempts - 1),
-        runAt: new Date(),
-      },
+    await this.tx.write('memoryJobs.release', (manager) =>
+      manager.update(
+        MemoryJob,
+        { id: job.id, lockedBy: workerId, status: 'running' },
+        {
+          ...released(),
+          status: 'pending',
+          attempts: Math.max(0, job.attempts - 1),
+          runAt: new Date(),
+        },
+      ),
     );
   }
 
@@ -221,17 +227,25 @@ export class MemoryJobsRepository {
     });
     for (const job of expired) {
       const outOfAttempts = job.attempts >= maxAttempts;
-      await this.jobs.update(
-        { id: job.id, status: 'running', leaseUntil: LessThan(now) },
-        {
-          ...released(),
-          status: outOfAttempts ? 'failed' : 'pending',
-          runAt: now,
-          lastError: 'The worker stopped before finishing; the job was returned to the queue',
-        },
+      await this.tx.write('memoryJobs.reclaim', (manager) =>
+        manager.update(
+          MemoryJob,
+          { id: job.id, status: 'running', leaseUntil: LessThan(now) },
+          {
+            ...released(),
+            status: outOfAttempts ? 'failed' : 'pending',
+            runAt: now,
+            lastError: 'The worker stopped before finishing; the job was returned to the queue',
+          },
+        ),
       );
     }
     return expired.length;
+  }
+
+  /** Whether the jobs' owner still exists (a deleted user's jobs vanish with the account). */
+  userExists(userId: string): Promise<boolean> {
+    return this.jobs.manager.existsBy(User, { id: userId });
   }
 
   listForUser(userId: string): Promise<MemoryJob[]> {
@@ -269,9 +283,12 @@ export class MemoryJobsRepository {
    * it runs. False when the job is gone or no longer failed.
    */
   async retryFailed(id: string, now: Date): Promise<boolean> {
-    const result = await this.jobs.update(
-      { id, status: 'failed' },
-      { ...released(), status: 'pending', attempts: 0, runAt: now, updatedAt: now },
+    const result = await this.tx.write('memoryJobs.retry', (manager) =>
+      manager.update(
+        MemoryJob,
+        { id, status: 'failed' },
+        { ...released(), status: 'pending', attempts: 0, runAt: now, updatedAt: now },
+      ),
     );
     return result.affected === 1;
   }

@@ -1,13 +1,17 @@
-import { ChatSession, Message } from '@app/database';
+import { DomainError, ErrorCode } from '@app/common';
+import { ChatSession, isForeignKeyViolation, Message, Transactions } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { ObjectLiteral, Repository } from 'typeorm';
+
+import { ACCOUNT_GONE } from '../users/users.service';
 
 @Injectable()
 export class SessionsRepository {
   constructor(
     @InjectRepository(ChatSession) private readonly sessions: Repository<ChatSession>,
     @InjectRepository(Message) private readonly messages: Repository<Message>,
+    private readonly tx: Transactions,
   ) {}
 
   /**
@@ -27,21 +31,34 @@ export class SessionsRepository {
     return this.sessions.findOneBy({ id: sessionId, userId });
   }
 
+  /** A user deleted since their request was authenticated is told so (401), not a 500. */
   async insert(session: ChatSession): Promise<ChatSession> {
-    await this.sessions.insert(session);
+    try {
+      await this.tx.write('sessions.insert', (manager) => manager.insert(ChatSession, session));
+    } catch (error) {
+      if (isForeignKeyViolation(error)) throw new DomainError(ErrorCode.Unauthorized, ACCOUNT_GONE);
+      throw error;
+    }
     return session;
   }
 
-  async update(
+  /** False when the user has no such session (any more). */
+  async updateForUser(
+    userId: string,
     sessionId: string,
     changes: Partial<Pick<ChatSession, 'title' | 'updatedAt'>>,
-  ): Promise<void> {
-    await this.sessions.update({ id: sessionId }, changes);
+  ): Promise<boolean> {
+    const result = await this.tx.write('sessions.update', (manager) =>
+      manager.update(ChatSession, { id: sessionId, userId }, changes),
+    );
+    return (result.affected ?? 0) > 0;
   }
 
   /** Deletes the session (its messages cascade) if the user owns it; false when nothing matched. */
   async deleteForUser(userId: string, sessionId: string): Promise<boolean> {
-    const result = await this.sessions.delete({ id: sessionId, userId });
+    const result = await this.tx.write('sessions.delete', (manager) =>
+      manager.delete(ChatSession, { id: sessionId, userId }),
+    );
     return (result.affected ?? 0) > 0;
   }
 

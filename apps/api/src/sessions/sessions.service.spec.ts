@@ -75,7 +75,7 @@ describe('SessionsService', () => {
       findPageForUser: jest.fn().mockResolvedValue([[session], 1]),
       findForUser: jest.fn().mockResolvedValue(null),
       insert: jest.fn((s: ChatSession) => Promise.resolve(s)),
-      update: jest.fn().mockResolvedValue(undefined),
+      updateForUser: jest.fn().mockResolvedValue(false),
       deleteForUser: jest.fn().mockResolvedValue(false),
       countMessages: jest.fn().mockResolvedValue(0),
       findMessagePage: jest.fn().mockResolvedValue([[], 0]),
@@ -98,7 +98,6 @@ describe('SessionsService', () => {
     ])('%s', async (_name, call) => {
       await expect(call(service)).rejects.toThrow(NOT_FOUND);
       await expect(call(service)).rejects.toMatchObject({ code: ErrorCode.NotFound });
-      expect(repo.update).not.toHaveBeenCalled();
       expect(repo.findMessagePage).not.toHaveBeenCalled();
     });
 
@@ -119,15 +118,25 @@ describe('SessionsService', () => {
     expect((await service.createForUser('u1', title)).title).toBe('New chat');
   });
 
-  it('renames and bumps updated_at', async () => {
-    repo.findForUser.mockResolvedValue(session);
+  it('renames and bumps updated_at in one conditional update, then answers what is stored', async () => {
+    repo.updateForUser.mockResolvedValue(true);
+    const stored = { ...session, title: 'New', updatedAt: new Date() };
+    repo.findForUser.mockResolvedValue(stored);
     repo.countMessages.mockResolvedValue(3);
     const renamed = await service.renameForUser('u1', 's1', 'New');
     expect(renamed).toMatchObject({ id: 's1', title: 'New', message_count: 3 });
-    expect(new Date(renamed.updated_at).getTime()).toBeGreaterThan(session.updatedAt.getTime());
-    expect(repo.update).toHaveBeenCalledWith('s1', {
+    expect(repo.updateForUser).toHaveBeenCalledWith('u1', 's1', {
       title: 'New',
       updatedAt: expect.any(Date),
+    });
+    const [, , changes] = repo.updateForUser.mock.calls[0] as [string, string, { updatedAt: Date }];
+    expect(changes.updatedAt.getTime()).toBeGreaterThan(session.updatedAt.getTime());
+  });
+
+  it('a session deleted between the rename and the read is "not found"', async () => {
+    repo.updateForUser.mockResolvedValue(true);
+    await expect(service.renameForUser('u1', 's1', 'New')).rejects.toMatchObject({
+      code: ErrorCode.NotFound,
     });
   });
 
@@ -159,12 +168,6 @@ describe('SessionsService', () => {
     repo.findLastMessages.mockClear();
     expect(await service.recentMessages('s1', 0)).toEqual([]);
     expect(repo.findLastMessages).not.toHaveBeenCalled();
-  });
-
-  it('touch sets updated_at', async () => {
-    const at = new Date('2025-02-03T04:05:06.007Z');
-    await service.touch('s1', at);
-    expect(repo.update).toHaveBeenCalledWith('s1', { updatedAt: at });
   });
 
   it('counts per user with zeros for users without rows', async () => {

@@ -52,14 +52,19 @@ export class SessionsService {
   }
 
   createForUser(userId: string, title?: string): Promise<ChatSession> {
+    return this.sessions.insert(this.draft(userId, title));
+  }
+
+  /** A new session, not yet stored (a chat turn stores it with its first message). */
+  draft(userId: string, title?: string): ChatSession {
     const now = new Date();
-    return this.sessions.insert({
+    return {
       id: randomUUID(),
       userId,
       title: normalizeTitle(title),
       createdAt: now,
       updatedAt: now,
-    });
+    };
   }
 
   /** The user's session; another user's session is "not found" too, so ids reveal nothing. */
@@ -76,13 +81,11 @@ export class SessionsService {
 
   /** A rename counts as activity: the session moves to the top of the list. */
   async renameForUser(userId: string, sessionId: string, title: string): Promise<SessionDto> {
-    const session = await this.getForUser(userId, sessionId);
     const changes = { title: normalizeTitle(title), updatedAt: new Date() };
-    await this.sessions.update(session.id, changes);
-    return SessionDto.from(
-      { ...session, ...changes },
-      await this.sessions.countMessages(session.id),
-    );
+    if (!(await this.sessions.updateForUser(userId, sessionId, changes))) {
+      throw new DomainError(ErrorCode.NotFound, 'Session not found');
+    }
+    return this.showForUser(userId, sessionId);
   }
 
   /** The session and its messages (the foreign key cascades); the user's memories stay. */
@@ -101,11 +104,6 @@ export class SessionsService {
     const session = await this.getForUser(userId, sessionId);
     const [messages, total] = await this.sessions.findMessagePage(session.id, limit, offset);
     return { items: messages.map((m) => MessageDto.from(m)), total, limit, offset };
-  }
-
-  /** Records activity in the session at `at`. */
-  async touch(sessionId: string, at: Date): Promise<void> {
-    await this.sessions.update(sessionId, { updatedAt: at });
   }
 
   /** The session's last `limit` messages, oldest first, as model context. */

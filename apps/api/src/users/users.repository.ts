@@ -1,12 +1,15 @@
 import { DomainError, ErrorCode } from '@app/common';
-import { isUniqueViolation, User } from '@app/database';
+import { isUniqueViolation, Transactions, User } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 
 @Injectable()
 export class UsersRepository {
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly tx: Transactions,
+  ) {}
 
   findById(id: string): Promise<User | null> {
     return this.users.findOneBy({ id });
@@ -22,9 +25,25 @@ export class UsersRepository {
     return this.users.find({ where: [{ username }, { email }] });
   }
 
+  /**
+   * Inside the caller's transaction: a shared lock on the user row (first, by the locking rules),
+   * which keeps the user from being deleted or disabled until the transaction ends. False when
+   * the user no longer exists or is disabled.
+   */
+  async holdActive(manager: EntityManager, id: string): Promise<boolean> {
+    const query = manager
+      .createQueryBuilder(User, 'u')
+      .select(['u.id', 'u.disabled'])
+      .where('u.id = :id', { id });
+    // SQLite has no row locks: its writes run one at a time (see Transactions).
+    if (manager.connection.options.type !== 'better-sqlite3') query.setLock('pessimistic_read');
+    const user = await query.getOne();
+    return user !== null && !user.disabled;
+  }
+
   async insert(user: User): Promise<User> {
     try {
-      await this.users.insert(user);
+      await this.tx.write('users.insert', (manager) => manager.insert(User, user));
       return user;
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -43,16 +62,18 @@ export class UsersRepository {
     changes: Partial<Pick<User, 'passwordHash' | 'role' | 'disabled'>>,
     options: { revokeTokens?: boolean } = {},
   ): Promise<boolean> {
-    const result = await this.users
-      .createQueryBuilder()
-      .update(User)
-      .set({
-        ...changes,
-        updatedAt: new Date(),
-        ...(options.revokeTokens ? { tokenVersion: () => 'token_version + 1' } : {}),
-      })
-      .where('id = :id', { id })
-      .execute();
+    const result = await this.tx.write('users.update', (manager) =>
+      manager
+        .createQueryBuilder()
+        .update(User)
+        .set({
+          ...changes,
+          updatedAt: new Date(),
+          ...(options.revokeTokens ? { tokenVersion: () => 'token_version + 1' } : {}),
+        })
+        .where('id = :id', { id })
+        .execute(),
+    );
     return (result.affected ?? 0) > 0;
   }
 

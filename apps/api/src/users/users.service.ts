@@ -3,9 +3,12 @@ import { DomainError, ErrorCode } from '@app/common';
 import { Role, User } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
 
 import { PasswordHasher } from './password-hasher';
 import { UsersRepository } from './users.repository';
+
+export const ACCOUNT_GONE = 'This account no longer exists or has been disabled';
 
 export interface NewUser {
   username: string;
@@ -98,6 +101,17 @@ export class UsersService {
 
   findById(id: string): Promise<User | null> {
     return this.users.findById(id);
+  }
+
+  /**
+   * For a transaction that writes rows of this user (sessions, messages, jobs): holds the user
+   * row first, as the locking rules ask, and refuses with 401 when the account was deleted or
+   * disabled since the request was authenticated.
+   */
+  async holdActive(manager: EntityManager, id: string): Promise<void> {
+    if (!(await this.users.holdActive(manager, id))) {
+      throw new DomainError(ErrorCode.Unauthorized, ACCOUNT_GONE);
+    }
   }
 
   findByLogin(login: string): Promise<User | null> {

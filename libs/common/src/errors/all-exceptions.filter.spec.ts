@@ -5,12 +5,22 @@ import { AllExceptionsFilter } from './all-exceptions.filter';
 import { DomainError, ErrorCode } from './domain-error';
 import { FrameworkError } from './framework-error';
 
-function answer(exception: unknown): { status: number; body: Record<string, unknown> } {
-  const out = { status: 0, body: {} as Record<string, unknown> };
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+function answer(exception: unknown): Answer {
+  const out: Answer = { status: 0, body: {} };
   // A Fastify reply, as far as the filter uses it.
   const response = {
     sent: false,
     raw: { headersSent: false },
+    header(name: string, value: string) {
+      out.headers = { ...out.headers, [name]: value };
+      return this;
+    },
     status(code: number) {
       out.status = code;
       return this;
@@ -93,7 +103,15 @@ describe('AllExceptionsFilter', () => {
         Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }),
       ),
     ],
-  ])('answers 503 for %s', (_name, error) => {
+    [
+      'a deadlock that reached the filter without the retry policy',
+      new QueryFailedError(
+        'UPDATE',
+        [],
+        Object.assign(new Error('Deadlock found'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 }),
+      ),
+    ],
+  ])('answers 503 with Retry-After for %s', (_name, error) => {
     expect(answer(error)).toEqual({
       status: 503,
       body: {
@@ -101,6 +119,21 @@ describe('AllExceptionsFilter', () => {
         error: 'Service Unavailable',
         message: 'The database is unavailable; try again',
       },
+      headers: { 'Retry-After': '1' },
+    });
+  });
+
+  it('sends the Retry-After a domain error names (retries that ran out)', () => {
+    expect(
+      answer(new DomainError(ErrorCode.DatabaseBusy, 'The database is busy; try again', 2)),
+    ).toEqual({
+      status: 503,
+      body: {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'The database is busy; try again',
+      },
+      headers: { 'Retry-After': '2' },
     });
   });
 

@@ -33,6 +33,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
       if (!reply.raw.writableEnded) reply.raw.end();
       return;
     }
+    const retryAfter = retryAfterSeconds(exception);
+    if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
     void reply.status(body.statusCode).send(body);
   }
 
@@ -121,6 +123,7 @@ const CONNECTION_ERRORS = new Set([
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',
   'ER_LOCK_WAIT_TIMEOUT',
+  'ER_LOCK_DEADLOCK',
   'SQLITE_BUSY',
   'SQLITE_LOCKED',
   'SQLITE_CANTOPEN',
@@ -143,6 +146,16 @@ function isDatabaseUnavailable(exception: unknown): boolean {
       )
     );
   });
+}
+
+/**
+ * Seconds the client should wait before trying again: what a domain error says, else 1 for a
+ * database that was unreachable or busy (both pass quickly or not at all).
+ */
+function retryAfterSeconds(exception: unknown): number | undefined {
+  if (exception instanceof DomainError) return exception.retryAfterSeconds;
+  if (exception instanceof HttpException || exception instanceof FrameworkError) return undefined;
+  return isDatabaseUnavailable(exception) ? 1 : undefined;
 }
 
 function reason(status: number): string {

@@ -10,6 +10,8 @@ export enum ErrorCode {
   UpstreamTimeout = 'UPSTREAM_TIMEOUT',
   NotConfigured = 'NOT_CONFIGURED',
   Unavailable = 'UNAVAILABLE',
+  /** Concurrent requests kept conflicting in the database and its retries ran out. */
+  DatabaseBusy = 'DATABASE_BUSY',
 }
 
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -22,6 +24,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.UpstreamFailed]: 502,
   [ErrorCode.NotConfigured]: 503,
   [ErrorCode.Unavailable]: 503,
+  [ErrorCode.DatabaseBusy]: 503,
   [ErrorCode.UpstreamTimeout]: 504,
 };
 
@@ -29,8 +32,11 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Sent as `Retry-After` (seconds) with the answer: when the client may try again. */
+    readonly retryAfterSeconds?: number,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'DomainError';
   }
 }

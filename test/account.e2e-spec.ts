@@ -330,7 +330,9 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
         email: 'second@example.com',
         password: 'pw 12345678',
       };
-      const { user } = await t.app.get(UsersService).ensureAdmin(second);
+      const { user } = await t.app
+        .get(UsersService)
+        .ensureAdmin(second, { promoteExisting: false });
       const token = await login(t, second.username, second.password);
       await t.http().delete(ME).set(bearer(token)).send({ password: second.password }).expect(204);
       expect(await rowsOf(user.id)).toMatchObject({ users: 0 });

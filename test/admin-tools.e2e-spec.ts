@@ -1,5 +1,6 @@
 import { AppConfig } from '@app/config';
 import { MemoryJob, RevokedToken } from '@app/database';
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 
@@ -62,7 +63,7 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
         '--password',
         'reset pw 123',
       ]);
-      expect(out).toContain(`(${user.id}) promoted`);
+      expect(out).toContain(`(${user.id}): promoted, password reset`);
       for (const token of [user.token, second]) {
         await t.http().get(ME).set(bearer(token)).expect(401);
       }
@@ -412,8 +413,11 @@ describe.each(TEST_DATABASES)('admin bootstrap on $name', (db) => {
       ADMIN_USERNAME: user.username,
       ADMIN_EMAIL: user.email,
       ADMIN_PASSWORD: 'bootstrap pw 1',
+      ADMIN_PROMOTE_EXISTING: 'true',
     };
+    const log = jest.spyOn(Logger.prototype, 'log');
     const second = await startApp(bootstrap, { fresh: false });
+    expect(log).toHaveBeenCalledWith(`Admin "${user.username}": promoted, password reset`);
     let adminToken: string;
     try {
       await second.http().get(ME).set(bearer(user.token)).expect(401);
@@ -423,10 +427,14 @@ describe.each(TEST_DATABASES)('admin bootstrap on $name', (db) => {
       await second.close();
     }
 
+    log.mockClear();
     const third = await startApp(bootstrap, { fresh: false });
     try {
       await third.http().get(USERS).set(bearer(adminToken)).expect(200);
+      // Nothing changed, so nothing is said about the admin (it used to say "promoted" every time).
+      expect(log.mock.calls.flat().join('\n')).not.toMatch(/Admin "/);
     } finally {
+      log.mockRestore();
       await third.close();
     }
   });

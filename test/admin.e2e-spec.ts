@@ -193,7 +193,7 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
 });
 
 describe.each(TEST_DATABASES)('restart on $name', (db) => {
-  it('keeps users and tokens valid; a bootstrap promotion with a password reset ends that user’s tokens', async () => {
+  it('keeps users and tokens valid; a bootstrap promotion (asked for) with a password reset ends that user’s tokens', async () => {
     // No JWT_SECRET: the generated secret kept in DATA_DIR must survive the restart.
     const env = testEnv(db, { JWT_SECRET: '' });
     const first = await startApp(env);
@@ -201,13 +201,24 @@ describe.each(TEST_DATABASES)('restart on $name', (db) => {
     const survivor = await registerUser(first, 'survivor');
     await first.close();
 
+    const adminEnv = {
+      ...env,
+      ADMIN_USERNAME: user.username,
+      ADMIN_EMAIL: user.email,
+      ADMIN_PASSWORD: 'rotated pw 123',
+    };
+    // An existing account is never adopted silently: someone may have registered that name first.
+    await expect(startApp(adminEnv, { fresh: false })).rejects.toThrow(
+      /not an admin; it is not promoted automatically.*ADMIN_PROMOTE_EXISTING=true/s,
+    );
+    await expect(
+      startApp(
+        { ...adminEnv, ADMIN_EMAIL: 'someone.else@example.com', ADMIN_PROMOTE_EXISTING: 'true' },
+        { fresh: false },
+      ),
+    ).rejects.toThrow(/does not match an existing account/);
     const second = await startApp(
-      {
-        ...env,
-        ADMIN_USERNAME: user.username,
-        ADMIN_EMAIL: user.email,
-        ADMIN_PASSWORD: 'rotated pw 123',
-      },
+      { ...adminEnv, ADMIN_PROMOTE_EXISTING: 'true' },
       { fresh: false },
     );
     try {

@@ -1,3 +1,6 @@
+import { MemoryStore } from '@app/ai';
+import { randomUUID } from 'node:crypto';
+
 import { TEST_DATABASES } from './support/databases';
 import { OpenAiTestDouble } from './support/openai-double';
 import { parseSse, rawText } from './support/sse';
@@ -32,6 +35,10 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
         THROTTLE_LOGIN_FAILURES: '3',
         THROTTLE_REGISTER_PER_HOUR: '3',
         THROTTLE_CHAT_PER_MINUTE: '2',
+        THROTTLE_LOGIN_PER_HOUR: '12',
+        THROTTLE_MEMORY_PER_MINUTE: '3',
+        THROTTLE_SESSIONS_PER_HOUR: '3',
+        SUMMARY_MIN_INTERVAL_SECONDS: '60',
         TRUST_PROXY: 'true',
         CORS_ORIGINS: ALLOWED_ORIGIN,
       }),
@@ -76,17 +83,46 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
   }
 
   describe('failed logins', () => {
-    it('block a username after the limit, even with the right password and in any case', async () => {
+    it('block an account after the limit, however it is named, for every address that failed on it', async () => {
       const user = await account();
-      for (const n of [1, 2, 3]) {
-        await loginFrom(t, `10.1.0.${n}`, user.username, 'wrong password').expect(401);
+      // Three spellings of one account: one budget.
+      const spellings = [
+        user.username,
+        user.username.toUpperCase(),
+        `${user.username}@example.com`,
+      ];
+      for (const [n, login] of spellings.entries()) {
+        await loginFrom(t, `10.1.0.${n + 1}`, login, 'wrong password').expect(401);
       }
-      const blocked = await loginFrom(t, '10.1.0.4', user.username, PASSWORD).expect(429);
-      expectTooMany(blocked, WINDOW_SECONDS);
-      expect(blocked.body.message).toBe('Too many failed logins; try again later');
-      await loginFrom(t, '10.1.0.5', user.username.toUpperCase(), PASSWORD).expect(429);
+      for (const n of [1, 2, 3]) {
+        const blocked = await loginFrom(t, `10.1.0.${n}`, user.username, PASSWORD).expect(429);
+        expectTooMany(blocked, WINDOW_SECONDS);
+        expect(blocked.body.message).toBe('Too many failed logins; try again later');
+      }
+      // The owner, from an address that never failed on the account, still gets in ...
+      await loginFrom(t, '10.1.0.9', ` ${user.username.toUpperCase()} `, PASSWORD).expect(200);
+      // ... while a new address gets one guess, then is held too.
+      await loginFrom(t, '10.1.0.10', user.username, 'another guess').expect(401);
+      await loginFrom(t, '10.1.0.10', user.username, PASSWORD).expect(429);
       const other = await account();
       await loginFrom(t, '10.1.0.6', other.username, PASSWORD).expect(200);
+    });
+
+    it('spend the same account budget on wrong passwords given to delete the account', async () => {
+      const user = await account();
+      const from = '10.1.1.1';
+      const deleteMe = (password: string) =>
+        t
+          .http()
+          .delete('/api/v1/auth/me')
+          .set('X-Forwarded-For', from)
+          .set(bearer(user.token))
+          .send({ password });
+      for (let i = 0; i < 3; i++) await deleteMe(`guess ${i}`).expect(401);
+      expectTooMany(await deleteMe('guess 4').expect(429), WINDOW_SECONDS);
+      await deleteMe(PASSWORD).expect(429);
+      await loginFrom(t, from, user.username, PASSWORD).expect(429);
+      await t.http().get('/api/v1/auth/me').set(bearer(user.token)).expect(200);
     });
 
     it('block an address once its budget is spent, for every username', async () => {
@@ -154,6 +190,79 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
     const blocked = await send(alice).expect(429);
     expectTooMany(blocked, 60);
     await send(bob).expect(200);
+  });
+
+  it('limits login attempts per address per hour, successful ones too', async () => {
+    const user = await account();
+    const from = '10.4.5.1';
+    for (let i = 0; i < 12; i++) await loginFrom(t, from, user.username, PASSWORD).expect(200);
+    expectTooMany(await loginFrom(t, from, user.username, PASSWORD).expect(429), 3600);
+    await loginFrom(t, '10.4.5.2', user.username, PASSWORD).expect(200);
+  });
+
+  it('limits the memory calls that cost a model or embedding call, per user', async () => {
+    const [alice, bob] = [await account(), await account()];
+    const search = (u: Account) =>
+      t
+        .http()
+        .post('/api/v1/memories/search')
+        .set(bearer(u.token))
+        .send({ query: 'Where do I live?' });
+    await search(alice).expect(200);
+    await t.http().get('/api/v1/memories/summary').set(bearer(alice.token)).expect(200);
+    await t
+      .http()
+      .put(`/api/v1/memories/${randomUUID()}`)
+      .set(bearer(alice.token))
+      .send({ memory: 'x' })
+      .expect(404);
+    expectTooMany(await search(alice).expect(429), 60);
+    await t.http().get('/api/v1/memories/summary').set(bearer(alice.token)).expect(429);
+    // Reading memories costs no model call and stays open; other users are not affected.
+    await t.http().get('/api/v1/memories').set(bearer(alice.token)).expect(200);
+    await search(bob).expect(200);
+  });
+
+  it('serves a summary from cache for SUMMARY_MIN_INTERVAL_SECONDS, even after an edit', async () => {
+    const user = await account();
+    const store = t.app.get(MemoryStore);
+    await store.add(user.id, [{ role: 'user', content: 'I live in Lisbon.' }], {
+      session_id: randomUUID(),
+      message_id: randomUUID(),
+      job_id: randomUUID(),
+    });
+    const [memory] = await store.list(user.id);
+    double.clear();
+    const first = await t
+      .http()
+      .get('/api/v1/memories/summary')
+      .set(bearer(user.token))
+      .expect(200);
+    await t
+      .http()
+      .put(`/api/v1/memories/${memory.id}`)
+      .set(bearer(user.token))
+      .send({ memory: 'I live in Porto.' })
+      .expect(200);
+    const second = await t
+      .http()
+      .get('/api/v1/memories/summary')
+      .set(bearer(user.token))
+      .expect(200);
+    expect(second.body).toEqual(first.body);
+    expect(double.chatRequests()).toHaveLength(1);
+  });
+
+  it('limits session creation per user per hour', async () => {
+    const user = await account();
+    const create = () =>
+      t
+        .http()
+        .post(`/api/v1/chat/${user.id}/sessions`)
+        .set(bearer(user.token))
+        .send({ title: 'x' });
+    for (let i = 0; i < 3; i++) await create().expect(201);
+    expectTooMany(await create().expect(429), 3600);
   });
 
   it('switches every limit off at 0', async () => {

@@ -33,6 +33,7 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
       await ds.getRepository(User).insert({
         id: userId,
         username: `queue_${userId.slice(0, 8)}`,
+        usernameKey: `queue${userId}`,
         email: `${userId.slice(0, 8)}@example.com`,
         passwordHash: 'x',
         role: 'user',

@@ -31,6 +31,10 @@ export function testEnv(db: TestDatabase, overrides: Env = {}): Env {
     THROTTLE_LOGIN_FAILURES: '0',
     THROTTLE_REGISTER_PER_HOUR: '0',
     THROTTLE_CHAT_PER_MINUTE: '0',
+    THROTTLE_LOGIN_PER_HOUR: '0',
+    THROTTLE_MEMORY_PER_MINUTE: '0',
+    THROTTLE_SESSIONS_PER_HOUR: '0',
+    SUMMARY_MIN_INTERVAL_SECONDS: '0',
     ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...overrides,
   };
@@ -54,7 +58,11 @@ export async function startApp(env: Env, options: { fresh?: boolean } = {}): Pro
     database: { ...loaded.database, dropSchema: options.fresh ?? true },
   });
   const app = await createApp(config);
-  await app.init();
+  // A start-up that fails (the admin bootstrap refusing, say) must not leave its connections open.
+  await app.init().catch(async (error: unknown) => {
+    await app.close().catch(() => undefined);
+    throw error;
+  });
   // Fastify loads its plugins and routes when ready; only then does its server answer requests.
   await (app.getHttpAdapter().getInstance() as FastifyInstance).ready();
   const server = app.getHttpServer() as Server;

@@ -12,7 +12,7 @@ import { UsersService } from './users/users.service';
 
 export const CLI_USAGE = `Usage:
   npm run cli -- create-admin --username NAME --email EMAIL --password PASSWORD
-      Creates that admin, or promotes the existing user with that username or email
+      Creates that admin, or promotes the existing user with that username and email
       and resets their password.`;
 
 /** Runs one CLI command against the configured database; returns the text to print. */
@@ -43,10 +43,11 @@ export async function runCli(argv: string[], config: AppConfig): Promise<string>
 
   const app = await NestFactory.createApplicationContext(CliModule, { logger: ['error'] });
   try {
-    const { user, created } = await app
+    // The operator names the account on the command line: promoting it is what was asked.
+    const { user, changes } = await app
       .get(UsersService)
-      .ensureAdmin({ username, email, password });
-    return `Admin "${user.username}" (${user.id}) ${created ? 'created' : 'promoted; password reset'}`;
+      .ensureAdmin({ username, email, password }, { promoteExisting: true });
+    return `Admin "${user.username}" (${user.id}): ${changes.join(', ') || 'already up to date'}`;
   } finally {
     await app.close();
   }

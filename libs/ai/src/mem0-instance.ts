@@ -1,5 +1,6 @@
 import type { Memory } from 'mem0ai/oss';
 
+import { capExtractedFacts } from './fact-cap';
 import { registerSqliteVecStore } from './vector-store/register';
 
 /**
@@ -12,6 +13,7 @@ export async function createMem0(config: Record<string, unknown>, synchronous: s
   registerSqliteVecStore(mem0);
   const memory: Memory = new mem0.Memory(config);
   tuneHistoryFile((memory as unknown as { db: unknown }).db, synchronous);
+  capExtractedFacts(memory);
   return memory;
 }
 

@@ -3,6 +3,7 @@ import { AppConfig } from '@app/config';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Memory } from 'mem0ai/oss';
 
+import { withFactCap } from './fact-cap';
 import { buildMem0Config } from './mem0-config';
 import { createMem0 } from './mem0-instance';
 import { Mem0Thread } from './mem0-thread';
@@ -93,13 +94,31 @@ export class MemoryStore implements OnApplicationShutdown {
     return found.map((item) => toRecord(item as Mem0Item));
   }
 
+  /** Hands turns to Mem0's extraction; at most `maxFacts` new memories come of it. */
   async add(
     userId: string,
     messages: { role: string; content: string }[],
     source: MemorySource,
+    maxFacts = Number.MAX_SAFE_INTEGER,
   ): Promise<void> {
     const memory = await this.mem0(userId);
-    await this.call(() => memory.add(messages, { userId, metadata: { ...source } }));
+    await this.call(() =>
+      withFactCap(maxFacts, () => memory.add(messages, { userId, metadata: { ...source } })),
+    );
+  }
+
+  /** How many memories the user has, counted up to `atMost` (enough to compare with a cap). */
+  async count(userId: string, atMost: number): Promise<number> {
+    const memory = (await this.mem0(userId)) as unknown as Mem0Internals;
+    const filters = { user_id: userId };
+    return this.call(async () => {
+      // Some stores answer the total with a page (ours: one indexed count), others only the
+      // page's length: a total larger than a one-row page is a real total.
+      const [first, total] = await memory.vectorStore.list(filters, 1);
+      if (total > first.length) return total;
+      const [rows, pageTotal] = await memory.vectorStore.list(filters, atMost);
+      return Math.max(rows.length, pageTotal);
+    });
   }
 
   async list(userId: string): Promise<MemoryRecord[]> {
@@ -281,7 +300,11 @@ function toRecord(item: Mem0Item): MemoryRecord {
 /** The parts of mem0's Memory that erasing needs; its types mark them private. */
 interface Mem0Internals {
   db: unknown;
-  vectorStore: { delete(id: string): Promise<void>; purgeDeleted?(): Promise<void> };
+  vectorStore: {
+    delete(id: string): Promise<void>;
+    purgeDeleted?(): Promise<void>;
+    list(filters: Record<string, string>, limit: number): Promise<[unknown[], number]>;
+  };
   getEntityStore(): Promise<{
     list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
     delete(id: string): Promise<void>;

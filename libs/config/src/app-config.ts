@@ -44,6 +44,11 @@ export interface AdminBootstrapConfig {
   password: string;
 }
 
+export interface AdminBootstrapSettings extends AdminBootstrapConfig {
+  /** ADMIN_PROMOTE_EXISTING: an existing non-admin account with that username and email may be promoted. */
+  promoteExisting: boolean;
+}
+
 export interface OpenAiConfig {
   apiKey?: string;
   baseUrl?: string;
@@ -73,13 +78,24 @@ export interface MemoryJobsConfig {
   pollMs: number;
   retryBaseMs: number;
   shutdownGraceMs: number;
+  /** MEMORY_MAX_PER_USER: extraction stops (visibly) once a user holds this many; 0 = no cap. */
+  maxMemoriesPerUser: number;
+  /** MEMORY_MAX_FACTS_PER_TURN: the most new memories one turn can add. */
+  maxFactsPerTurn: number;
 }
 
 export interface LimitsConfig {
   maxMessageChars: number;
   throttleLoginFailures: number;
+  /** Login attempts per client address per hour, successful or not. */
+  throttleLoginPerHour: number;
   throttleRegisterPerHour: number;
   throttleChatPerMinute: number;
+  /** Memory calls that cost a model or embedding call (search, edit, summary) per user per minute. */
+  throttleMemoryPerMinute: number;
+  throttleSessionsPerHour: number;
+  /** A summary is served from cache for at least this long, even when memories changed. */
+  summaryMinIntervalSeconds: number;
 }
 
 /**
@@ -98,7 +114,7 @@ export class AppConfig {
   readonly dataDir!: string;
   readonly database!: DatabaseConfig;
   readonly auth!: AuthConfig;
-  readonly admin?: AdminBootstrapConfig;
+  readonly admin?: AdminBootstrapSettings;
   readonly openai!: OpenAiConfig;
   /** `overrides` is the JSON object read from MEM0_CONFIG_PATH, merged over the built config. */
   readonly mem0!: { configPath?: string; overrides: Record<string, unknown>; telemetry: boolean };

@@ -64,14 +64,20 @@ describe('loadConfig', () => {
       pollMs: 500,
       retryBaseMs: 2000,
       shutdownGraceMs: 10_000,
+      maxMemoriesPerUser: 1000,
+      maxFactsPerTurn: 20,
     });
     expect(config.mem0).toEqual({ configPath: undefined, overrides: {}, telemetry: false });
     expect(config.mem0.telemetry).toBe(false);
     expect(config.limits).toEqual({
       maxMessageChars: 8000,
       throttleLoginFailures: 10,
+      throttleLoginPerHour: 100,
       throttleRegisterPerHour: 20,
       throttleChatPerMinute: 60,
+      throttleMemoryPerMinute: 30,
+      throttleSessionsPerHour: 100,
+      summaryMinIntervalSeconds: 60,
     });
     expect(config.log).toEqual({ debug: false, level: 'info' });
     expect(config.bench).toEqual({ endpoints: false });

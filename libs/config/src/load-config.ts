@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 
 import {
   AdminBootstrapConfig,
+  AdminBootstrapSettings,
   AppConfig,
   DatabaseConfig,
   JwtAlgorithm,
@@ -88,6 +89,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       pollMs: read.int('MEMORY_JOB_POLL_MS', 500, { min: 10 }),
       retryBaseMs: read.int('MEMORY_JOB_RETRY_BASE_MS', 2000, { min: 0 }),
       shutdownGraceMs: read.int('MEMORY_JOB_SHUTDOWN_GRACE_MS', 10_000, { min: 0 }),
+      maxMemoriesPerUser: read.int('MEMORY_MAX_PER_USER', 1000, { min: 0, max: 1_000_000 }),
+      maxFactsPerTurn: read.int('MEMORY_MAX_FACTS_PER_TURN', 20, { min: 1, max: 1000 }),
     },
     mem0: {
       configPath: read.string('MEM0_CONFIG_PATH'),
@@ -97,8 +100,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     limits: {
       maxMessageChars: read.int('MAX_MESSAGE_CHARS', 8000, { min: 1, max: 1_000_000 }),
       throttleLoginFailures: read.int('THROTTLE_LOGIN_FAILURES', 10, { min: 0 }),
+      throttleLoginPerHour: read.int('THROTTLE_LOGIN_PER_HOUR', 100, { min: 0 }),
       throttleRegisterPerHour: read.int('THROTTLE_REGISTER_PER_HOUR', 20, { min: 0 }),
       throttleChatPerMinute: read.int('THROTTLE_CHAT_PER_MINUTE', 60, { min: 0 }),
+      throttleMemoryPerMinute: read.int('THROTTLE_MEMORY_PER_MINUTE', 30, { min: 0 }),
+      throttleSessionsPerHour: read.int('THROTTLE_SESSIONS_PER_HOUR', 100, { min: 0 }),
+      summaryMinIntervalSeconds: read.int('SUMMARY_MIN_INTERVAL_SECONDS', 60, { min: 0 }),
     },
     log: {
       debug,
@@ -183,7 +190,7 @@ function readJwtSecret(
   return loadOrCreateJwtSecret(dataDir);
 }
 
-function readAdmin(read: EnvReader): AdminBootstrapConfig | undefined {
+function readAdmin(read: EnvReader): AdminBootstrapSettings | undefined {
   const username = read.raw('ADMIN_USERNAME');
   const email = read.raw('ADMIN_EMAIL');
   const password = read.raw('ADMIN_PASSWORD');
@@ -198,7 +205,7 @@ function readAdmin(read: EnvReader): AdminBootstrapConfig | undefined {
   }
   const admin = { username: username!, email: email!, password: password! };
   for (const problem of adminAccountProblems(admin)) read.problems.push(`ADMIN_${problem}`);
-  return admin;
+  return { ...admin, promoteExisting: read.bool('ADMIN_PROMOTE_EXISTING', false) };
 }
 
 /** The rules an admin account must meet, shared by the start-up bootstrap and the CLI. */

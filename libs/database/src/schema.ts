@@ -11,6 +11,7 @@ import { UserDeletions1764300000000 } from './migrations/1764300000000-user-dele
 import { UsersCreatedIndex1764400000000 } from './migrations/1764400000000-users-created-index';
 import { MemoryJobsUserIndex1764500000000 } from './migrations/1764500000000-memory-jobs-user-index';
 import { OrderTiebreakIndexes1764600000000 } from './migrations/1764600000000-order-tiebreak-indexes';
+import { UserIdentity1764700000000 } from './migrations/1764700000000-user-identity';
 
 /** Listed explicitly (no globs) so that the build, jest and the TypeORM CLI all see the same set. */
 export const ENTITIES = [User, RevokedToken, ChatSession, Message, MemoryJob, UserDeletion];
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   UsersCreatedIndex1764400000000,
   MemoryJobsUserIndex1764500000000,
   OrderTiebreakIndexes1764600000000,
+  UserIdentity1764700000000,
 ];

@@ -1,9 +1,10 @@
 import { Authenticated, AuthenticatedUser, AuthUser } from '@app/common';
-import { Body, Controller, Delete, Get, Header, HttpCode, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Ip, Res } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiNoContentResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -35,10 +36,12 @@ export class AccountController {
   @ApiNoContentResponse({ description: 'The account and everything stored about it is deleted' })
   @ApiUnauthorizedResponse({ description: 'Wrong password: nothing is deleted' })
   @ApiConflictResponse({ description: 'The last admin cannot delete themself' })
+  @ApiTooManyRequestsResponse({ description: 'Too many wrong passwords; see Retry-After' })
   async delete(
     @AuthUser() caller: AuthenticatedUser,
     @Body() dto: DeleteAccountDto,
+    @Ip() address: string,
   ): Promise<void> {
-    await this.account.deleteOwnAccount(caller, dto.password);
+    await this.account.deleteOwnAccount(caller, dto.password, address);
   }
 }

@@ -3,10 +3,12 @@ import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
 import { AppConfig, loadConfig } from '@app/config';
 import { UserDeletion } from '@app/database';
 import { Logger } from '@nestjs/common';
+import { ThrottlerStorageService } from '@nestjs/throttler';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
 import { PasswordHasher } from '../users/password-hasher';
 import { UsersService } from '../users/users.service';
 import { AccountRepository } from './account.repository';
@@ -71,6 +73,7 @@ function setUp(env: Record<string, string> = {}) {
     store as unknown as MemoryStore,
     users as unknown as UsersService,
     hasher as unknown as PasswordHasher,
+    new LoginFailureLimiter(config, new ThrottlerStorageService()),
   );
   return { config, service, deletions, store };
 }

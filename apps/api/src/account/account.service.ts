@@ -5,6 +5,7 @@ import { UserDeletion } from '@app/database';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 
+import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
 import { PasswordHasher } from '../users/password-hasher';
 import { UserDto } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
@@ -39,6 +40,7 @@ export class AccountService {
     private readonly store: MemoryStore,
     private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
+    private readonly failures: LoginFailureLimiter,
   ) {}
 
   async exportFor(caller: AuthenticatedUser): Promise<AccountExportDto> {
@@ -55,10 +57,20 @@ export class AccountService {
     };
   }
 
-  /** The caller deletes their own account, after giving their password again. */
-  async deleteOwnAccount(caller: AuthenticatedUser, password: string): Promise<void> {
+  /**
+   * The caller deletes their own account, after giving their password again. Wrong passwords
+   * spend the account's failed-login budget, so a stolen token cannot guess without limit.
+   */
+  async deleteOwnAccount(
+    caller: AuthenticatedUser,
+    password: string,
+    address?: string,
+  ): Promise<void> {
+    const attempt = { account: `user:${caller.id}`, address };
+    await this.failures.assertAllowed(attempt);
     const user = await this.users.findById(caller.id);
     if (!user || !(await this.hasher.verify(password, user.passwordHash))) {
+      await this.failures.recordFailure(attempt);
       throw new DomainError(ErrorCode.InvalidCredentials, WRONG_PASSWORD);
     }
     await this.deleteUser(caller.id, { keepAnAdmin: true });

@@ -20,6 +20,7 @@ const caller: AuthenticatedUser = {
 const user: User = {
   id: 'u1',
   username: 'alice',
+  usernameKey: 'allce',
   email: 'alice@example.com',
   passwordHash: 'hash',
   role: 'user',

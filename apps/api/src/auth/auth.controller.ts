@@ -1,5 +1,5 @@
 import { Authenticated, AuthenticatedUser, AuthUser, Public } from '@app/common';
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -7,7 +7,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 
-import { LimitLoginFailures, RateLimit } from '../throttling/rate-limit.decorators';
+import { RateLimit } from '../throttling/rate-limit.decorators';
 import { UserDto } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
 import { AuthService } from './auth.service';
@@ -33,10 +33,10 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(200)
-  @LimitLoginFailures()
+  @RateLimit('login')
   @ApiUnauthorizedResponse({ description: 'Unknown user or wrong password (one message)' })
-  async login(@Body() dto: LoginDto): Promise<LoginResponseDto> {
-    const issued = await this.auth.login(dto.username, dto.password);
+  async login(@Body() dto: LoginDto, @Ip() address: string): Promise<LoginResponseDto> {
+    const issued = await this.auth.login(dto.username, dto.password, address);
     return {
       access_token: issued.accessToken,
       token_type: 'bearer',

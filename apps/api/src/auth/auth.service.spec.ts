@@ -2,10 +2,12 @@ import { DomainError, ErrorCode } from '@app/common';
 import { AppConfig, loadConfig } from '@app/config';
 import { User } from '@app/database';
 import { JwtService } from '@nestjs/jwt';
+import { ThrottlerStorageService } from '@nestjs/throttler';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
 import { PasswordHasher } from '../users/password-hasher';
 import { UsersService } from '../users/users.service';
 import { ACCOUNT_DISABLED, AuthService, INVALID_CREDENTIALS } from './auth.service';
@@ -14,6 +16,7 @@ import { RevokedTokensRepository } from './revoked-tokens.repository';
 const user: User = {
   id: '4f1d7a2e-0000-4000-8000-000000000001',
   username: 'alice',
+  usernameKey: 'allce',
   email: 'alice@example.com',
   passwordHash: 'hash',
   role: 'user',
@@ -50,6 +53,7 @@ describe('AuthService', () => {
       hasher as unknown as PasswordHasher,
       jwt,
       revoked as unknown as RevokedTokensRepository,
+      new LoginFailureLimiter(config, new ThrottlerStorageService()),
     );
   });
 

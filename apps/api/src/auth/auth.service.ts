@@ -5,6 +5,8 @@ import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 
+import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
+import { canonical } from '../users/identity';
 import { PasswordHasher } from '../users/password-hasher';
 import { UsersService } from '../users/users.service';
 import { RevokedTokensRepository } from './revoked-tokens.repository';
@@ -27,18 +29,25 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
     private readonly revokedTokens: RevokedTokensRepository,
+    private readonly failures: LoginFailureLimiter,
   ) {}
 
   /**
    * Same error, and about the same time, whether the user is unknown or the password wrong. That
-   * an account is disabled is told only to someone who knows its password.
+   * an account is disabled is told only to someone who knows its password. Failures are counted
+   * against the account (however it was named) and the client address (LoginFailureLimiter).
    */
-  async login(login: string, password: string): Promise<IssuedToken> {
+  async login(login: string, password: string, address?: string): Promise<IssuedToken> {
     const user = await this.users.findByLogin(login);
+    const attempt = { account: user ? `user:${user.id}` : `name:${canonical(login)}`, address };
+    await this.failures.assertAllowed(attempt);
     const valid = user
       ? await this.hasher.verify(password, user.passwordHash)
       : await this.hasher.verifyAgainstDummy(password);
-    if (!user || !valid) throw new DomainError(ErrorCode.InvalidCredentials, INVALID_CREDENTIALS);
+    if (!user || !valid) {
+      await this.failures.recordFailure(attempt);
+      throw new DomainError(ErrorCode.InvalidCredentials, INVALID_CREDENTIALS);
+    }
     if (user.disabled) throw new DomainError(ErrorCode.Forbidden, ACCOUNT_DISABLED);
     return this.issueToken(user);
   }

@@ -1,8 +1,17 @@
 import { MemoryRecord, MemoryStore } from '@app/ai';
+import { AppConfig } from '@app/config';
 import { MemoryJob, Message } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
+
+/**
+ * Extraction that must not run, and whose retry would not help: the job fails for good, and its
+ * message is shown to the user (memory jobs) and the admin.
+ */
+export class ExtractionRefused extends Error {
+  override readonly name = 'ExtractionRefused';
+}
 
 /**
  * What a batch of jobs does: hand the stored turns of one user's session to mem0, in one call, so
@@ -12,6 +21,7 @@ import { In, Repository } from 'typeorm';
 @Injectable()
 export class MemoryExtractionService {
   constructor(
+    private readonly config: AppConfig,
     private readonly store: MemoryStore,
     @InjectRepository(Message) private readonly messages: Repository<Message>,
   ) {}
@@ -28,6 +38,7 @@ export class MemoryExtractionService {
       .filter((job) => byId.get(job.messageId)?.role === 'user');
     if (turns.length === 0) return;
     if (batch.some((job) => job.attempts > 1)) await this.forgetEarlierAttempts(batch);
+    const maxFacts = await this.roomFor(lead.userId, turns.length);
     await this.store.add(
       lead.userId,
       turns.flatMap((job) =>
@@ -41,7 +52,26 @@ export class MemoryExtractionService {
         job_id: lead.id,
         job_ids: batch.map((job) => job.id),
       },
+      maxFacts,
     );
+  }
+
+  /**
+   * How many new memories these turns may add: MEMORY_MAX_FACTS_PER_TURN each, within what is
+   * left of MEMORY_MAX_PER_USER. A user at the cap learns nothing more until they delete some:
+   * the extraction is refused, visibly, rather than dropping older memories behind their back.
+   */
+  private async roomFor(userId: string, turns: number): Promise<number> {
+    const { maxMemoriesPerUser, maxFactsPerTurn } = this.config.memoryJobs;
+    const perTurns = maxFactsPerTurn * turns;
+    if (maxMemoriesPerUser === 0) return perTurns;
+    const stored = await this.store.count(userId, maxMemoriesPerUser);
+    if (stored >= maxMemoriesPerUser) {
+      throw new ExtractionRefused(
+        `Memory is full (${maxMemoriesPerUser} memories): delete some to let the assistant learn new facts`,
+      );
+    }
+    return Math.min(perTurns, maxMemoriesPerUser - stored);
   }
 
   /**

@@ -11,7 +11,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import { MemoryExtractionService } from './memory-extraction.service';
+import { ExtractionRefused, MemoryExtractionService } from './memory-extraction.service';
 import { MemoryJobsRepository } from './memory-jobs.repository';
 
 /**
@@ -119,15 +119,17 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
       const completed = await this.jobs.complete(ids(), this.workerId);
       if (completed < batch.length) await this.forgetIfUserGone(lead.userId);
     } catch (error) {
-      // Users see last_error: only a domain error's message is fit to show, never internals.
-      const message = error instanceof DomainError ? error.message : 'Memory extraction failed';
+      // Users see last_error: only our own messages are fit to show, never internals.
+      const refused = error instanceof ExtractionRefused;
+      const message =
+        error instanceof DomainError || refused ? error.message : 'Memory extraction failed';
       this.logger.warn(
         { job_ids: ids(), attempt: lead.attempts, err: error },
         'Memory extraction failed',
       );
       for (const job of batch) {
         const retryAt =
-          job.attempts < maxAttempts
+          job.attempts < maxAttempts && !refused
             ? new Date(Date.now() + retryBaseMs * 2 ** (job.attempts - 1))
             : null;
         await this.jobs.fail(job.id, this.workerId, message, retryAt).catch((e: unknown) => {

@@ -21,6 +21,7 @@ import {
   SearchMemoriesDto,
   UpdateMemoryDto,
 } from './dto/memory.dto';
+import { RateLimit } from '../throttling/rate-limit.decorators';
 import { MemoryService } from './memory.service';
 
 const MEMORY_ID = { name: 'id', format: 'uuid', description: 'One of your memories' };
@@ -37,6 +38,7 @@ export class MemoryController {
 
   @Post('search')
   @HttpCode(200)
+  @RateLimit('memory')
   @ApiOkResponse({ type: MemorySearchResultsDto })
   @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
   search(
@@ -47,6 +49,7 @@ export class MemoryController {
   }
 
   @Get('summary')
+  @RateLimit('memory')
   @ApiOkResponse({ type: MemorySummaryDto })
   summary(@AuthUser() user: AuthenticatedUser): Promise<MemorySummaryDto> {
     return this.memories.summaryForUser(user.id);
@@ -83,6 +86,7 @@ export class MemoryController {
   }
 
   @Put(':id')
+  @RateLimit('memory')
   @ApiParam(MEMORY_ID)
   @ApiOkResponse({ type: MemoryDto })
   @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })

@@ -1,3 +1,4 @@
+import { AppConfig } from '@app/config';
 import { LlmClient, MemoryHistoryEntry, MemoryRecord, MemoryStore } from '@app/ai';
 import { DomainError, ErrorCode } from '@app/common';
 import { MemoryJob } from '@app/database';
@@ -58,6 +59,7 @@ describe('MemoryService', () => {
     llm = { complete: jest.fn().mockResolvedValue(completion('  You live in Lisbon.  ')) };
     jobs = { listForUser: jest.fn().mockResolvedValue([]) };
     service = new MemoryService(
+      AppConfig.of({ limits: { summaryMinIntervalSeconds: 0 } } as AppConfig),
       store as unknown as MemoryStore,
       llm as unknown as LlmClient,
       jobs as unknown as MemoryJobsRepository,
@@ -294,7 +296,7 @@ describe('memoryFingerprint', () => {
 
 describe('SummaryCache', () => {
   it('evicts the least recently used user beyond its capacity', async () => {
-    const cache = new SummaryCache(2);
+    const cache = new SummaryCache(0, 2);
     const write = jest.fn((text: string) => () => Promise.resolve(text));
     await cache.summary('u1', 'f', write('one'));
     await cache.summary('u2', 'f', write('two'));
@@ -306,5 +308,22 @@ describe('SummaryCache', () => {
     expect(again).not.toHaveBeenCalled();
     expect(await cache.summary('u2', 'f', again)).toBe('again');
     expect(again).toHaveBeenCalledTimes(1);
+  });
+
+  it('serves a summary for the minimum interval even when the memories changed, then rewrites it', async () => {
+    let now = 1_000_000;
+    const cache = new SummaryCache(60_000, 10, () => now);
+    expect(await cache.summary('u1', 'f1', () => Promise.resolve('first'))).toBe('first');
+    const write = jest.fn(() => Promise.resolve('second'));
+    now += 59_000;
+    expect(await cache.summary('u1', 'f2', write)).toBe('first');
+    expect(write).not.toHaveBeenCalled();
+    now += 1_000;
+    expect(await cache.summary('u1', 'f2', write)).toBe('second');
+    expect(write).toHaveBeenCalledTimes(1);
+    // Unchanged memories keep their summary however long it has been.
+    now += 3_600_000;
+    expect(await cache.summary('u1', 'f2', write)).toBe('second');
+    expect(write).toHaveBeenCalledTimes(1);
   });
 });

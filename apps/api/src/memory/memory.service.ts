@@ -1,5 +1,6 @@
 import { LlmClient, MemoryRecord, MemoryStore } from '@app/ai';
 import { DomainError, ErrorCode, Page } from '@app/common';
+import { AppConfig } from '@app/config';
 import { MEMORY_JOB_STATUSES } from '@app/database';
 import { Injectable } from '@nestjs/common';
 
@@ -29,13 +30,16 @@ const VISIBLE_JOB_STATUSES = new Set<string>(MEMORY_JOB_STATUSES);
  */
 @Injectable()
 export class MemoryService {
-  private readonly summaries = new SummaryCache();
+  private readonly summaries: SummaryCache;
 
   constructor(
+    config: AppConfig,
     private readonly store: MemoryStore,
     private readonly llm: LlmClient,
     private readonly jobs: MemoryJobsRepository,
-  ) {}
+  ) {
+    this.summaries = new SummaryCache(config.limits.summaryMinIntervalSeconds * 1000);
+  }
 
   async searchForUser(
     userId: string,
@@ -77,7 +81,10 @@ export class MemoryService {
     return { items: [...entries].reverse().map((e) => MemoryHistoryEntryDto.from(e)) };
   }
 
-  /** The model is asked only when the memories changed since the last summary. */
+  /**
+   * The model is asked only when the memories changed since the last summary, and at most once
+   * per SUMMARY_MIN_INTERVAL_SECONDS.
+   */
   async summaryForUser(userId: string): Promise<MemorySummaryDto> {
     const memories = await this.store.list(userId);
     if (memories.length === 0) {

@@ -35,18 +35,26 @@ export function memoryFingerprint(memories: MemoryRecord[]): string {
 
 interface Entry {
   fingerprint: string;
+  writtenAt: number;
   summary: Promise<string>;
 }
 
 /**
- * Per-user summaries, valid while the user's memory fingerprint is unchanged. In-process and
- * bounded: past `capacity` users the least recently used entry goes. Concurrent requests for the
- * same fingerprint share one model call; a failed call is not kept.
+ * Per-user summaries, valid while the user's memory fingerprint is unchanged, and served for at
+ * least `minIntervalMs` after they were written even when the memories changed meanwhile: each
+ * summary re-reads up to 200 memories with the model, so editing one memory and asking again in
+ * a loop must not cost a model call each time. In-process and bounded: past `capacity` users the
+ * least recently used entry goes. Concurrent requests share one model call; a failed call is not
+ * kept.
  */
 export class SummaryCache {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly capacity = 1000) {}
+  constructor(
+    private readonly minIntervalMs = 0,
+    private readonly capacity = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -55,11 +63,12 @@ export class SummaryCache {
   summary(userId: string, fingerprint: string, write: () => Promise<string>): Promise<string> {
     const cached = this.entries.get(userId);
     this.entries.delete(userId);
-    if (cached?.fingerprint === fingerprint) {
+    const fresh = cached && this.now() - cached.writtenAt < this.minIntervalMs;
+    if (cached && (cached.fingerprint === fingerprint || fresh)) {
       this.entries.set(userId, cached);
       return cached.summary;
     }
-    const entry: Entry = { fingerprint, summary: write() };
+    const entry: Entry = { fingerprint, writtenAt: this.now(), summary: write() };
     this.entries.set(userId, entry);
     while (this.entries.size > this.capacity) {
       this.entries.delete(this.entries.keys().next().value as string);

@@ -30,6 +30,7 @@ import {
   SessionDto,
   SessionPageDto,
 } from './dto/session.dto';
+import { RateLimit } from '../throttling/rate-limit.decorators';
 import { SessionsService } from './sessions.service';
 
 const SessionId = () =>
@@ -56,6 +57,7 @@ export class SessionsController {
   }
 
   @Post()
+  @RateLimit('sessions')
   @ApiCreatedResponse({ type: SessionDto })
   @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
   async create(@SelfUserId() userId: string, @Body() dto: CreateSessionDto): Promise<SessionDto> {

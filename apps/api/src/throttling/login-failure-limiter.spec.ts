@@ -1,3 +1,4 @@
+import { ErrorCode } from '@app/common';
 import { AppConfig } from '@app/config';
 import { ThrottlerStorageService } from '@nestjs/throttler';
 
@@ -21,9 +22,9 @@ describe('LoginFailureLimiter', () => {
     jest.useRealTimers();
   });
 
-  it('blocks a login name after `limit` failures, for one window, without counting checks', async () => {
+  it('blocks an account after `limit` failures, for one window, without counting checks', async () => {
     const limiter = limiterWith(3);
-    const alice = { login: 'alice', address: '10.0.0.1' };
+    const alice = { account: 'user:alice-id', address: '10.0.0.1' };
     for (let i = 0; i < 2; i++) {
       expect(await limiter.retryAfterSeconds(alice)).toBe(0);
       await limiter.recordFailure(alice);
@@ -32,9 +33,15 @@ describe('LoginFailureLimiter', () => {
     for (let i = 0; i < 10; i++) expect(await limiter.retryAfterSeconds(alice)).toBe(0);
     await limiter.recordFailure(alice);
     expect(await limiter.retryAfterSeconds(alice)).toBe(LOGIN_FAILURE_WINDOW_MS / 1000);
-    expect(await limiter.retryAfterSeconds({ login: 'ALICE' })).toBeGreaterThan(0);
-    expect(await limiter.retryAfterSeconds({ address: '10.0.0.1' })).toBeGreaterThan(0);
-    expect(await limiter.retryAfterSeconds({ login: 'bob', address: '10.0.0.2' })).toBe(0);
+    await expect(limiter.assertAllowed(alice)).rejects.toMatchObject({
+      code: ErrorCode.TooManyRequests,
+      retryAfterSeconds: LOGIN_FAILURE_WINDOW_MS / 1000,
+    });
+    // Without an address (no way to tell the owner apart) the account's block holds.
+    expect(await limiter.retryAfterSeconds({ account: 'user:alice-id' })).toBeGreaterThan(0);
+    expect(await limiter.retryAfterSeconds({ account: 'user:bob-id', address: '10.0.0.2' })).toBe(
+      0,
+    );
 
     jest.advanceTimersByTime(LOGIN_FAILURE_WINDOW_MS - 60_000);
     expect(await limiter.retryAfterSeconds(alice)).toBe(60);
@@ -45,39 +52,48 @@ describe('LoginFailureLimiter', () => {
     expect(await limiter.retryAfterSeconds(alice)).toBe(0);
   });
 
-  it('counts one address across login names, and one login name across addresses', async () => {
+  it('lets an address that never failed on a blocked account still try it (the owner)', async () => {
     const limiter = limiterWith(2);
-    await limiter.recordFailure({ login: 'a', address: '10.0.0.9' });
-    await limiter.recordFailure({ login: 'b', address: '10.0.0.9' });
-    expect(await limiter.retryAfterSeconds({ login: 'c', address: '10.0.0.9' })).toBeGreaterThan(0);
-    expect(await limiter.retryAfterSeconds({ login: 'c', address: '10.0.0.8' })).toBe(0);
+    const account = 'user:carol-id';
+    await limiter.recordFailure({ account, address: '10.0.2.1' });
+    await limiter.recordFailure({ account, address: '10.0.2.2' });
+    expect(await limiter.retryAfterSeconds({ account, address: '10.0.2.1' })).toBeGreaterThan(0);
+    expect(await limiter.retryAfterSeconds({ account, address: '10.0.2.2' })).toBeGreaterThan(0);
+    expect(await limiter.retryAfterSeconds({ account, address: '10.0.2.3' })).toBe(0);
+    // One wrong guess from the new address, and it is held to the block too.
+    await limiter.recordFailure({ account, address: '10.0.2.3' });
+    expect(await limiter.retryAfterSeconds({ account, address: '10.0.2.3' })).toBeGreaterThan(0);
+  });
 
-    await limiter.recordFailure({ login: 'Dave', address: '10.0.1.1' });
-    await limiter.recordFailure({ login: 'dave', address: '10.0.1.2' });
-    expect(await limiter.retryAfterSeconds({ login: 'dAVE', address: '10.0.1.3' })).toBeGreaterThan(
-      0,
-    );
+  it('counts one address across accounts', async () => {
+    const limiter = limiterWith(2);
+    await limiter.recordFailure({ account: 'name:a', address: '10.0.0.9' });
+    await limiter.recordFailure({ account: 'name:b', address: '10.0.0.9' });
+    expect(
+      await limiter.retryAfterSeconds({ account: 'name:c', address: '10.0.0.9' }),
+    ).toBeGreaterThan(0);
+    expect(await limiter.retryAfterSeconds({ account: 'name:c', address: '10.0.0.8' })).toBe(0);
   });
 
   it('lets failures older than the window age out', async () => {
     const limiter = limiterWith(2);
-    await limiter.recordFailure({ login: 'erin' });
+    await limiter.recordFailure({ account: 'name:erin' });
     jest.advanceTimersByTime(LOGIN_FAILURE_WINDOW_MS + 1);
-    await limiter.recordFailure({ login: 'erin' });
-    expect(await limiter.retryAfterSeconds({ login: 'erin' })).toBe(0);
+    await limiter.recordFailure({ account: 'name:erin' });
+    expect(await limiter.retryAfterSeconds({ account: 'name:erin' })).toBe(0);
   });
 
   it('does nothing when the limit is 0', async () => {
     const limiter = limiterWith(0);
     const increment = jest.spyOn(storage, 'increment');
-    for (let i = 0; i < 5; i++) await limiter.recordFailure({ login: 'x', address: '1.2.3.4' });
-    expect(await limiter.retryAfterSeconds({ login: 'x', address: '1.2.3.4' })).toBe(0);
+    for (let i = 0; i < 5; i++) await limiter.recordFailure({ account: 'x', address: '1.2.3.4' });
+    expect(await limiter.retryAfterSeconds({ account: 'x', address: '1.2.3.4' })).toBe(0);
     expect(increment).not.toHaveBeenCalled();
   });
 
   it('keeps neither login names nor addresses in the store', async () => {
     const limiter = limiterWith(5);
-    await limiter.recordFailure({ login: 'secret_name', address: '192.0.2.7' });
+    await limiter.recordFailure({ account: 'name:secret_name', address: '192.0.2.7' });
     const keys = [...storage.storage.keys()].join(' ');
     expect(keys).not.toMatch(/secret_name|192\.0\.2\.7/);
   });

@@ -1,8 +1,7 @@
-import { applyDecorators, UseGuards, UseInterceptors } from '@nestjs/common';
+import { applyDecorators, UseGuards } from '@nestjs/common';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 
-import { LoginFailuresInterceptor } from './login-failures.interceptor';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RATE_LIMIT_RULES, RateLimitRule } from './rate-limit.rules';
 
@@ -13,15 +12,5 @@ export function RateLimit(rule: RateLimitRule): MethodDecorator {
     SkipThrottle(Object.fromEntries(otherRules) as Record<string, boolean>),
     UseGuards(RateLimitGuard),
     ApiTooManyRequestsResponse({ description: 'Rate limit reached; see Retry-After (seconds)' }),
-  );
-}
-
-/** Counts the route's failed logins per username and per client address; 429 once spent. */
-export function LimitLoginFailures(): MethodDecorator {
-  return applyDecorators(
-    UseInterceptors(LoginFailuresInterceptor),
-    ApiTooManyRequestsResponse({
-      description: 'Too many failed logins; see Retry-After (seconds)',
-    }),
   );
 }

@@ -3,7 +3,10 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 
 import { UsersService } from './users.service';
 
-/** Makes the admin named by ADMIN_USERNAME/ADMIN_EMAIL/ADMIN_PASSWORD exist after start-up. */
+/**
+ * Makes the admin named by ADMIN_USERNAME/ADMIN_EMAIL/ADMIN_PASSWORD exist after start-up, and
+ * logs only what it changed.
+ */
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AdminBootstrapService.name);
@@ -13,11 +16,12 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     private readonly users: UsersService,
   ) {}
 
+  /** Refuses to start (AdminBootstrapRefused) rather than adopt an account it should not. */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.admin) return;
-    const { user, created } = await this.users.ensureAdmin(this.config.admin);
-    this.logger.log(
-      `Admin "${user.username}" ${created ? 'created' : 'promoted and password reset'}`,
-    );
+    const { user, changes } = await this.users.ensureAdmin(this.config.admin, {
+      promoteExisting: this.config.admin.promoteExisting,
+    });
+    if (changes.length > 0) this.logger.log(`Admin "${user.username}": ${changes.join(', ')}`);
   }
 }

@@ -15,14 +15,14 @@ export class UsersRepository {
     return this.users.findOneBy({ id });
   }
 
-  /** `login` is a username or an email; both are stored lower-cased. */
+  /** `login` is a canonical username or email (identity.ts), compared exactly. */
   findByLogin(login: string): Promise<User | null> {
-    const key = login.toLowerCase();
-    return this.users.findOne({ where: [{ username: key }, { email: key }] });
+    return this.users.findOne({ where: [{ username: login }, { email: login }] });
   }
 
-  findByUsernameOrEmail(username: string, email: string): Promise<User[]> {
-    return this.users.find({ where: [{ username }, { email }] });
+  /** The accounts holding this username, this email, or a username with this skeleton. */
+  findByIdentity(username: string, email: string, usernameKey: string): Promise<User[]> {
+    return this.users.find({ where: [{ username }, { email }, { usernameKey }] });
   }
 
   /**

@@ -3,11 +3,12 @@ import { User } from '@app/database';
 
 import { PasswordHasher } from './password-hasher';
 import { UsersRepository } from './users.repository';
-import { UsersService } from './users.service';
+import { AdminBootstrapRefused, UsersService } from './users.service';
 
 const existing: User = {
   id: 'u1',
   username: 'alice',
+  usernameKey: 'allce',
   email: 'alice@example.com',
   passwordHash: 'old',
   role: 'user',
@@ -19,7 +20,7 @@ const existing: User = {
 
 describe('UsersService', () => {
   let repo: {
-    findByUsernameOrEmail: jest.Mock;
+    findByIdentity: jest.Mock;
     findByLogin: jest.Mock;
     findById: jest.Mock;
     insert: jest.Mock;
@@ -30,7 +31,7 @@ describe('UsersService', () => {
 
   beforeEach(() => {
     repo = {
-      findByUsernameOrEmail: jest.fn().mockResolvedValue([]),
+      findByIdentity: jest.fn().mockResolvedValue([]),
       findByLogin: jest.fn().mockResolvedValue(null),
       findById: jest.fn().mockResolvedValue(null),
       insert: jest.fn((u: User) => Promise.resolve(u)),
@@ -46,14 +47,15 @@ describe('UsersService', () => {
     );
   });
 
-  it('registers with lower-cased names, a hashed password and the user role', async () => {
+  it('registers canonical names (NFKC, lower case), the skeleton, a hash and the user role', async () => {
     const user = await service.register({
-      username: 'Bob',
-      email: 'Bob@X.io',
+      username: 'ＢＯＢ_9',
+      email: ' Bob@X.io ',
       password: 'pw123456',
     });
     expect(user).toMatchObject({
-      username: 'bob',
+      username: 'bob_9',
+      usernameKey: 'bob9',
       email: 'bob@x.io',
       passwordHash: 'hashed:pw123456',
       role: 'user',
@@ -61,38 +63,75 @@ describe('UsersService', () => {
       disabled: false,
     });
     expect(user.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(repo.findByIdentity).toHaveBeenCalledWith('bob_9', 'bob@x.io', 'bob9');
   });
 
-  it('names which of username and email is taken', async () => {
-    repo.findByUsernameOrEmail.mockResolvedValue([existing]);
+  it('names which of username, look-alike username and email is taken', async () => {
+    repo.findByIdentity.mockResolvedValue([existing]);
     await expect(
       service.register({ username: 'ALICE', email: 'new@x.io', password: 'pw123456' }),
     ).rejects.toThrow(new DomainError(ErrorCode.Conflict, 'Username is already taken'));
+    await expect(
+      service.register({ username: 'a.lice', email: 'new@x.io', password: 'pw123456' }),
+    ).rejects.toThrow('Username is too similar to an existing one');
     await expect(
       service.register({ username: 'new', email: 'alice@example.com', password: 'pw123456' }),
     ).rejects.toThrow('Email is already registered');
   });
 
-  it('ensureAdmin creates a missing admin', async () => {
-    const { user, created } = await service.ensureAdmin({
-      username: 'root',
-      email: 'root@x.io',
-      password: 'pw123456',
-    });
-    expect(created).toBe(true);
+  it('refuses reserved names and their look-alikes, except for the operator’s admin', async () => {
+    for (const username of ['admin', 'Adm1n', 'root', 'sys_admin', 'support']) {
+      await expect(
+        service.register({ username, email: `${username}@x.io`, password: 'pw123456' }),
+      ).rejects.toThrow('This username is reserved');
+    }
+    await expect(
+      service.register(
+        { username: 'admin', email: 'admin@x.io', password: 'pw123456', role: 'admin' },
+        { allowReserved: true },
+      ),
+    ).resolves.toMatchObject({ username: 'admin' });
+  });
+
+  const promote = { promoteExisting: true };
+  const keep = { promoteExisting: false };
+
+  it('ensureAdmin creates a missing admin, even under a reserved name', async () => {
+    const { user, changes } = await service.ensureAdmin(
+      { username: 'root', email: 'root@x.io', password: 'pw123456' },
+      keep,
+    );
+    expect(changes).toEqual(['created']);
     expect(user.role).toBe('admin');
   });
 
-  it('ensureAdmin promotes and re-enables the user holding the email, resets the password and ends their tokens', async () => {
-    repo.findByLogin.mockImplementation((login: string) =>
-      Promise.resolve(login === 'alice@example.com' ? { ...existing, disabled: true } : null),
+  it('ensureAdmin never adopts an existing non-admin account unless told to', async () => {
+    repo.findByIdentity.mockResolvedValue([existing]);
+    const admin = { username: 'alice', email: 'alice@example.com', password: 'new pw 123' };
+    await expect(service.ensureAdmin(admin, keep)).rejects.toThrow(AdminBootstrapRefused);
+    await expect(service.ensureAdmin(admin, keep)).rejects.toThrow(/ADMIN_PROMOTE_EXISTING/);
+    expect(repo.update).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['the username with another email', { username: 'alice', email: 'other@x.io' }],
+    ['the email with another username', { username: 'someone', email: 'alice@example.com' }],
+    ['a look-alike of the username', { username: 'a_lice', email: 'alice@example.com' }],
+  ])('ensureAdmin refuses %s, even when told to promote', async (_name, names) => {
+    repo.findByIdentity.mockResolvedValue([existing]);
+    await expect(
+      service.ensureAdmin({ ...names, password: 'new pw 123' }, promote),
+    ).rejects.toThrow(/does not match an existing account/);
+    expect(repo.update).not.toHaveBeenCalled();
+  });
+
+  it('ensureAdmin, told to, promotes and re-enables the account, resets the password and ends its tokens', async () => {
+    repo.findByIdentity.mockResolvedValue([{ ...existing, disabled: true }]);
+    const { user, changes } = await service.ensureAdmin(
+      { username: 'Alice', email: 'alice@example.com', password: 'new pw 123' },
+      promote,
     );
-    const { user, created } = await service.ensureAdmin({
-      username: 'someone_else',
-      email: 'alice@example.com',
-      password: 'new pw 123',
-    });
-    expect(created).toBe(false);
+    expect(changes).toEqual(['promoted', 're-enabled', 'password reset']);
     expect(user).toMatchObject({
       id: 'u1',
       role: 'admin',
@@ -109,13 +148,12 @@ describe('UsersService', () => {
 
   it('ensureAdmin leaves an admin that already has that password alone (restarts keep tokens)', async () => {
     const admin = { ...existing, role: 'admin' as const, passwordHash: 'hashed:same pw 1' };
-    repo.findByLogin.mockResolvedValue(admin);
-    const result = await service.ensureAdmin({
-      username: 'alice',
-      email: 'alice@example.com',
-      password: 'same pw 1',
-    });
-    expect(result).toEqual({ user: admin, created: false });
+    repo.findByIdentity.mockResolvedValue([admin]);
+    const result = await service.ensureAdmin(
+      { username: 'alice', email: 'alice@example.com', password: 'same pw 1' },
+      keep,
+    );
+    expect(result).toEqual({ user: admin, changes: [] });
     expect(repo.update).not.toHaveBeenCalled();
     expect(hasher.hash).not.toHaveBeenCalled();
   });

@@ -5,6 +5,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 
+import { canonical, RESERVED_USERNAMES, skeleton } from './identity';
 import { PasswordHasher } from './password-hasher';
 import { UsersRepository } from './users.repository';
 
@@ -22,6 +23,17 @@ export interface AccessChanges {
   disabled?: boolean;
 }
 
+/** What the admin bootstrap (ADMIN_*) or the CLI may do with an account that already exists. */
+export interface EnsureAdminOptions {
+  /** Make an existing non-admin account (same username and email) the admin. */
+  promoteExisting: boolean;
+}
+
+/** The admin bootstrap refused to touch an account: the operator must decide (start-up stops). */
+export class AdminBootstrapRefused extends Error {
+  override readonly name = 'AdminBootstrapRefused';
+}
+
 @Injectable()
 export class UsersService {
   constructor(
@@ -29,12 +41,24 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
   ) {}
 
-  async register(input: NewUser): Promise<User> {
-    const username = input.username.toLowerCase();
-    const email = input.email.toLowerCase();
-    const taken = await this.users.findByUsernameOrEmail(username, email);
+  /**
+   * A new account. Usernames and emails are canonicalised (identity.ts); a username that looks
+   * like an existing one (same skeleton) or a reserved one is refused, unless `allowReserved`
+   * (the operator's own admin).
+   */
+  async register(input: NewUser, options: { allowReserved?: boolean } = {}): Promise<User> {
+    const username = canonical(input.username);
+    const email = canonical(input.email);
+    const usernameKey = skeleton(username);
+    if (!options.allowReserved && RESERVED_USERNAMES.has(usernameKey)) {
+      throw new DomainError(ErrorCode.Conflict, 'This username is reserved');
+    }
+    const taken = await this.users.findByIdentity(username, email, usernameKey);
     if (taken.some((u) => u.username === username)) {
       throw new DomainError(ErrorCode.Conflict, 'Username is already taken');
+    }
+    if (taken.some((u) => u.usernameKey === usernameKey)) {
+      throw new DomainError(ErrorCode.Conflict, 'Username is too similar to an existing one');
     }
     if (taken.some((u) => u.email === email)) {
       throw new DomainError(ErrorCode.Conflict, 'Email is already registered');
@@ -43,6 +67,7 @@ export class UsersService {
     return this.users.insert({
       id: randomUUID(),
       username,
+      usernameKey,
       email,
       passwordHash: await this.hasher.hash(input.password),
       role: input.role ?? 'user',
@@ -54,31 +79,54 @@ export class UsersService {
   }
 
   /**
-   * Makes sure the given account exists as a usable admin with the given password: creates it,
-   * or promotes (and re-enables) the user holding that username (or email) and resets their
-   * password, which refuses every token issued before. An account already in that state is left
-   * alone, so that restarting with the same ADMIN_* settings does not log the admin out.
+   * Makes sure the given account exists as a usable admin with the given password. Creates it
+   * when neither the username nor the email is taken. An existing account is only touched when
+   * both its username and its email are the given ones, and a non-admin one only with
+   * `promoteExisting`: someone may have registered that name first, with their own email and
+   * memories, waiting to be promoted. Returns what was changed (nothing when up to date, so that
+   * restarts with the same settings keep the admin's tokens).
    */
-  async ensureAdmin(admin: AdminBootstrapConfig): Promise<{ user: User; created: boolean }> {
-    const found =
-      (await this.users.findByLogin(admin.username)) ?? (await this.users.findByLogin(admin.email));
-    if (!found) {
-      return { user: await this.register({ ...admin, role: 'admin' }), created: true };
+  async ensureAdmin(
+    admin: AdminBootstrapConfig,
+    options: EnsureAdminOptions,
+  ): Promise<{ user: User; changes: string[] }> {
+    const username = canonical(admin.username);
+    const email = canonical(admin.email);
+    const found = await this.users.findByIdentity(username, email, skeleton(username));
+    if (found.length === 0) {
+      const user = await this.register({ ...admin, role: 'admin' }, { allowReserved: true });
+      return { user, changes: ['created'] };
     }
-    const upToDate =
-      found.role === 'admin' &&
-      !found.disabled &&
-      (await this.hasher.verify(admin.password, found.passwordHash));
-    if (upToDate) return { user: found, created: false };
-    const changes = {
+    const [account] = found;
+    if (found.length > 1 || account.username !== username || account.email !== email) {
+      throw new AdminBootstrapRefused(
+        `The admin "${username}" <${email}> does not match an existing account: the username or ` +
+          'the email (or a look-alike of the username) belongs to another account. Choose another ' +
+          'admin username and email, or correct them.',
+      );
+    }
+    if (account.role !== 'admin' && !options.promoteExisting) {
+      throw new AdminBootstrapRefused(
+        `"${username}" is an existing account that is not an admin; it is not promoted ` +
+          'automatically. Set ADMIN_PROMOTE_EXISTING=true to make it the admin (it keeps its ' +
+          'sessions and memories), or choose another admin username.',
+      );
+    }
+    const changes: string[] = [];
+    if (account.role !== 'admin') changes.push('promoted');
+    if (account.disabled) changes.push('re-enabled');
+    const samePassword = await this.hasher.verify(admin.password, account.passwordHash);
+    if (!samePassword) changes.push('password reset');
+    if (changes.length === 0) return { user: account, changes };
+    const update = {
       role: 'admin' as const,
       disabled: false,
-      passwordHash: await this.hasher.hash(admin.password),
+      ...(samePassword ? {} : { passwordHash: await this.hasher.hash(admin.password) }),
     };
-    await this.users.update(found.id, changes, { revokeTokens: true });
+    await this.users.update(account.id, update, { revokeTokens: true });
     return {
-      user: { ...found, ...changes, tokenVersion: found.tokenVersion + 1 },
-      created: false,
+      user: { ...account, ...update, tokenVersion: account.tokenVersion + 1 },
+      changes,
     };
   }
 
@@ -114,8 +162,9 @@ export class UsersService {
     }
   }
 
+  /** A username or an email, in any spelling that canonicalises to it. */
   findByLogin(login: string): Promise<User | null> {
-    return this.users.findByLogin(login);
+    return this.users.findByLogin(canonical(login));
   }
 
   findPage(limit: number, offset: number): Promise<[User[], number]> {

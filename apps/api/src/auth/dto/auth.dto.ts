@@ -1,21 +1,34 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
 
+import {
+  Canonical,
+  IsPlainEmail,
+  IsRegistrableUsername,
+} from '../../users/dto/identity.validators';
 import { UserDto } from '../../users/dto/user.dto';
 import { IsNotCommonPassword } from './password.validator';
 
+/** Usernames and emails are canonicalised (NFKC, trimmed, lower case) before they are checked. */
 export class RegisterDto {
-  @ApiProperty({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$', example: 'alice' })
-  @IsString()
-  @Matches(/^[A-Za-z0-9_.-]{3,32}$/, {
-    message: 'username must be 3-32 characters of letters, digits, "_", "." or "-"',
+  @ApiProperty({
+    minLength: 3,
+    maxLength: 32,
+    pattern: '^[A-Za-z0-9_.-]+$',
+    example: 'alice',
+    description: 'Stored in lower case; must not look like an existing or reserved name',
   })
+  @Canonical()
+  @IsString()
+  @IsRegistrableUsername()
   username!: string;
 
   @ApiProperty({ format: 'email', maxLength: 254, example: 'alice@example.com' })
+  @Canonical()
   @IsString()
   @MaxLength(254)
   @IsEmail({}, { message: 'email must be a valid email address' })
+  @IsPlainEmail()
   email!: string;
 
   @ApiProperty({ minLength: 8, maxLength: 128, example: 'correct horse battery staple' })
@@ -26,7 +39,8 @@ export class RegisterDto {
 }
 
 export class LoginDto {
-  @ApiProperty({ description: 'Username or email', example: 'alice' })
+  @ApiProperty({ description: 'Username or email (any case)', example: 'alice' })
+  @Canonical()
   @IsString()
   @Length(1, 254)
   username!: string;

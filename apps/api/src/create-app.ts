@@ -11,7 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { APP_NAME, APP_VERSION } from './app-info';
 import { AppModule } from './app.module';
-import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers';
+import { BODY_LIMIT_BYTES } from './http/body-limits';
+import { registerBodyParsers } from './http/body-parsers';
 import { requestIdOf } from './logging';
 
 /** What Express's `cors` package allowed by default; @fastify/cors would allow GET, HEAD and POST only. */

@@ -1,10 +1,13 @@
 import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 
 import { TEST_DATABASES } from '../support/databases';
 import { OpenAiTestDouble } from '../support/openai-double';
 import {
   bearer,
   call,
+  login,
   modelEnv,
   registerUser,
   startApp,
@@ -27,7 +30,53 @@ interface Operation {
 }
 
 const RUNS_PER_OPERATION = 40;
+const COSTLY_RUNS_PER_OPERATION = 10;
+const ADMIN = {
+  ADMIN_USERNAME: 'fuzz_admin',
+  ADMIN_EMAIL: 'fuzz_admin@example.com',
+  ADMIN_PASSWORD: 'admin password 1',
+};
 const BCRYPT_HASH = /\$2[aby]\$\d\d\$/;
+
+/** Numbers past 2^63, past a double, and the smallest ones, as JSON text and query values. */
+const HUGE_NUMBERS = [
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775809',
+  '18446744073709551616',
+  '99999999999',
+  '2147483648',
+  '123456789012345678901234567890',
+  '1e308',
+  '-1e308',
+  '1.7976931348623157e308',
+  '1e309',
+  '5e-324',
+  '1e-400',
+  '-0',
+];
+/** Strings that look like others: Cyrillic and full-width letters, zero-width and bidi characters. */
+const LOOK_ALIKES = [
+  '\u0430dmin',
+  '\uff41\uff44\uff4d\uff49\uff4e',
+  'ad\u200bmin',
+  '\u202enimda',
+  'a\u0301dmin',
+  '\ufeffadmin',
+  'admin\u00a0',
+  '\u0131',
+  '\ufb00',
+  '\u2126',
+];
+/** A look-alike of a key: its first letter Cyrillic, full-width, or after a zero-width space. */
+const lookAlikeKey = (key: string) =>
+  fc
+    .constantFrom(
+      (k: string) => k.replace(/a/, '\u0430').replace(/e/, '\u0435').replace(/o/, '\u043e'),
+      (k: string) => k.replace(/^[a-z]/, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)),
+      (k: string) => `\u200b${k}`,
+    )
+    .map((f) => f(key));
 
 const hostileString = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -45,12 +94,19 @@ const hostileString = fc.oneof(
     '',
   ),
   fc.constant('x'.repeat(5000)),
+  fc.constantFrom(...LOOK_ALIKES),
 );
 const pathSegment = fc.oneof(
   fc.uuid(),
   hostileString.filter((s) => s.length > 0 && s.length < 300),
 );
-const queryValue = fc.oneof(fc.integer(), fc.double(), hostileString, fc.constant(''));
+const queryValue = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  hostileString,
+  fc.constant(''),
+  fc.constantFrom(...HUGE_NUMBERS),
+);
 /** Odd headers: a garbage or foreign bearer token, odd Accept, request ids, charsets. */
 const headers = fc.record(
   {
@@ -74,6 +130,65 @@ const value = fc.oneof(
   fc.constant(null),
 );
 
+/** A JSON text too long to print: a counterexample shows its label instead. */
+class CostlyBody {
+  constructor(
+    readonly label: string,
+    readonly text: string,
+  ) {}
+
+  [fc.toStringMethod](): string {
+    return this.label;
+  }
+}
+
+/**
+ * Bodies shaped to cost the server: objects of up to 300 keys, arrays around the item limit
+ * (alone or under a key), nesting up to 20,000 deep, numbers JSON.stringify cannot write, and keys
+ * that look like the route's own. Built from a few drawn values, so that they cost fast-check
+ * nothing to generate or shrink.
+ */
+function costlyBody(keys: string[]): fc.Arbitrary<CostlyBody> {
+  const key = fc.constantFrom(...keys, 'k');
+  const wide = fc.tuple(fc.constantFrom(1, 99, 100, 101, 300), key).map(([n, k]) => {
+    const entries = Array.from({ length: n }, (_, i) => [`${k}${i}`, i]);
+    return new CostlyBody(`${n} keys ${k}0…`, JSON.stringify(Object.fromEntries(entries)));
+  });
+  const long = fc
+    .tuple(fc.constantFrom(999, 1000, 1001, 5000), fc.option(key, { nil: undefined }))
+    .map(([n, k]) => {
+      const items = `[${new Array(n).fill('"x"').join(',')}]`;
+      return k === undefined
+        ? new CostlyBody(`an array of ${n} items`, items)
+        : new CostlyBody(`${k}: an array of ${n} items`, `{${JSON.stringify(k)}:${items}}`);
+    });
+  const deep = fc
+    .tuple(fc.constantFrom(31, 32, 33, 1000, 10_000, 20_000), fc.boolean(), key)
+    .map(([n, arrays, k]) =>
+      arrays
+        ? new CostlyBody(
+            `${k}: arrays ${n} deep`,
+            `{${JSON.stringify(k)}:${'['.repeat(n)}1${']'.repeat(n)}}`,
+          )
+        : new CostlyBody(
+            `objects ${n} deep under ${k}`,
+            `${`{${JSON.stringify(k)}:`.repeat(n)}1${'}'.repeat(n)}`,
+          ),
+    );
+  const huge = fc
+    .tuple(key, fc.constantFrom(...HUGE_NUMBERS))
+    .map(([k, n]) => new CostlyBody(`${k}: ${n}`, `{${JSON.stringify(k)}:${n}}`));
+  const lookAlikes = fc
+    .tuple(fc.constantFrom(...keys, 'username'), fc.constantFrom(...LOOK_ALIKES))
+    .chain(([k, v]) =>
+      lookAlikeKey(k).map((alike) => {
+        const text = JSON.stringify({ [alike]: v, [k]: v });
+        return new CostlyBody(text, text);
+      }),
+    );
+  return fc.oneof(wide, long, deep, huge, lookAlikes);
+}
+
 /**
  * Property-based requests generated from the OpenAPI document for every route: random, malformed
  * and boundary paths, queries and bodies, with and without a token. The server must never answer
@@ -83,15 +198,17 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
   const double = new OpenAiTestDouble({ embeddingDims: 64 });
   let t: TestApp;
   let user: TestUser;
+  let adminToken: string;
   let operations: Operation[];
   let requests = 0;
 
   beforeAll(async () => {
     await double.start();
     t = await startApp(
-      testEnv(db, { ...modelEnv(double.baseURL), MEMORY_WORKERS_ENABLED: 'false' }),
+      testEnv(db, { ...modelEnv(double.baseURL), MEMORY_WORKERS_ENABLED: 'false', ...ADMIN }),
     );
     user = await registerUser(t, 'fuzzer');
+    adminToken = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
     const doc = (await t.http().get('/docs-json').expect(200)).body as {
       paths: Record<
         string,
@@ -140,6 +257,7 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
         ),
         fc.jsonValue({ maxDepth: 2 }),
         fc.constantFrom('{"unterminated": ', '[1,2', 'not json at all', '', '{"a":1}{"b":2}'),
+        costlyBody(op.bodyKeys),
       );
       await fc.assert(
         fc.asyncProperty(
@@ -165,7 +283,11 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
             if (authenticated) req = req.set(bearer(user.token));
             req = req.set('Content-Type', contentType).set(extraHeaders);
             const res = await req.send(
-              typeof payload === 'string' ? payload : JSON.stringify(payload),
+              payload instanceof CostlyBody
+                ? payload.text
+                : typeof payload === 'string'
+                  ? payload
+                  : JSON.stringify(payload),
             );
             requests += 1;
             const seen = {
@@ -183,5 +305,67 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
     }
     await t.http().get('/health/live').expect(200);
     expect(requests).toBeGreaterThanOrEqual(operations.length * RUNS_PER_OPERATION);
+  });
+
+  describe('past the guards, to validation', () => {
+    /** The caller's own resources, with a token the route's guard lets through. */
+    const ownUrl = (op: Operation) =>
+      op.pathParams.reduce(
+        (p, name) => p.replace(`{${name}}`, name === 'user_id' ? user.id : randomUUID()),
+        op.path,
+      );
+    let userToken: string;
+    const tokenFor = (op: Operation) =>
+      op.path.startsWith('/api/v1/admin/') ? adminToken : userToken;
+    beforeAll(async () => {
+      // A fresh token: the fuzzing above may have logged the last one out.
+      userToken = await login(t, user.username, user.password);
+      await t.http().get('/api/v1/auth/me').set(bearer(userToken)).expect(200);
+    });
+
+    it('answers costly bodies on every route that reads one quickly and briefly, never 5xx', async () => {
+      const reading = operations.filter((op) => op.bodyKeys.length > 0);
+      expect(reading.length).toBeGreaterThanOrEqual(8);
+      for (const op of reading) {
+        const url = ownUrl(op);
+        await fc.assert(
+          fc.asyncProperty(costlyBody(op.bodyKeys), async ({ text }) => {
+            const started = performance.now();
+            const res = await call(t, op.method, url)
+              .set(bearer(tokenFor(op)))
+              .set('Content-Type', 'application/json')
+              .send(text);
+            const ms = performance.now() - started;
+            requests += 1;
+            const seen = { route: `${op.method} ${op.path}`, status: res.status, ms };
+            const bounded = { below500: res.status < 500, short: res.text.length < 4096 };
+            expect({ ...seen, ...bounded }).toEqual({ ...seen, below500: true, short: true });
+            expect(ms).toBeLessThan(1000);
+          }),
+          { numRuns: COSTLY_RUNS_PER_OPERATION },
+        );
+      }
+    });
+
+    it('answers every huge number in every query parameter of every route, never 5xx', async () => {
+      // Few enough to try them all: a sample would mostly hit another parameter's 400 first.
+      const reading = operations.filter((op) => op.method === 'get' && op.queryParams.length > 0);
+      expect(reading.length).toBeGreaterThanOrEqual(6);
+      for (const op of reading) {
+        const url = ownUrl(op);
+        const tried = op.queryParams.flatMap((name) =>
+          HUGE_NUMBERS.map(async (value) => {
+            const res = await call(t, 'get', url)
+              .query({ [name]: value })
+              .set(bearer(tokenFor(op)));
+            return { route: `get ${op.path}`, name, value, status: res.status };
+          }),
+        );
+        for (const seen of await Promise.all(tried)) {
+          requests += 1;
+          expect({ ...seen, below500: seen.status < 500 }).toEqual({ ...seen, below500: true });
+        }
+      }
+    });
   });
 });

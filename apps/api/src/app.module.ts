@@ -1,13 +1,7 @@
-import { AllExceptionsFilter } from '@app/common';
+import { AllExceptionsFilter, AppValidationPipe } from '@app/common';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import {
-  BeforeApplicationShutdown,
-  DynamicModule,
-  Logger,
-  Module,
-  ValidationPipe,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 
@@ -50,15 +44,7 @@ export class AppModule implements BeforeApplicationShutdown {
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        {
-          provide: APP_PIPE,
-          useValue: new ValidationPipe({
-            whitelist: true,
-            forbidNonWhitelisted: true,
-            transform: true,
-            stopAtFirstError: false,
-          }),
-        },
+        { provide: APP_PIPE, useValue: new AppValidationPipe() },
       ],
     };
   }

@@ -11,11 +11,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { APP_NAME, APP_VERSION } from './app-info';
 import { AppModule } from './app.module';
-import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers';
+import { BODY_LIMIT_BYTES } from './http/body-limits';
+import { registerBodyParsers } from './http/body-parsers';
 import { requestIdOf } from './logging';
 
 /** What Express's `cors` package allowed by default; @fastify/cors would allow GET, HEAD and POST only. */
 const CORS_METHODS = 'GET,HEAD,PUT,PATCH,POST,DELETE';
+/**
+ * How often Node looks for requests past their timeout. Its default, 30 s, would let a client that
+ * drips its body hold the connection up to 30 s past HTTP_REQUEST_TIMEOUT_MS.
+ */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /** Builds the application exactly as production runs it; e2e tests use this too. */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
@@ -23,9 +29,15 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.http.trustProxy,
     genReqId: requestIdOf,
-    // Node's own defaults, as the server had on Express (Fastify's are 72 s and none at all).
+    // Node's own default, as the server had on Express (Fastify's is 72 s).
     keepAliveTimeout: 5_000,
-    requestTimeout: 300_000,
+    // Time to receive a whole request, headers and body: then Node answers 408 and closes the
+    // connection. Passed to the server's constructor too, which derives its headersTimeout from it.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
     routerOptions: {
       // Routing as on Express: a trailing slash and the case of the path's fixed parts do not
       // matter, and a path parameter of any length reaches validation (Fastify: 414 above 100).

@@ -104,12 +104,17 @@ export interface LimitsConfig {
  */
 export class AppConfig {
   readonly nodeEnv!: NodeEnv;
-  /** `trustProxy` is Fastify's `trustProxy` (TRUST_PROXY): which proxies may set the client address. */
+  /**
+   * `trustProxy` is Fastify's `trustProxy` (TRUST_PROXY): which proxies may set the client address.
+   * `requestTimeoutMs` (HTTP_REQUEST_TIMEOUT_MS) is how long a client has to send its whole request,
+   * headers and body; then the connection is closed (Node's `requestTimeout`).
+   */
   readonly http!: {
     host: string;
     port: number;
     corsOrigins: string[];
     trustProxy: boolean | number | string;
+    requestTimeoutMs: number;
   };
   readonly dataDir!: string;
   readonly database!: DatabaseConfig;

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       port: 8000,
       corsOrigins: [],
       trustProxy: false,
+      requestTimeoutMs: 30_000,
     });
     expect(config.database).toEqual({
       kind: 'sqlite',
@@ -114,6 +115,8 @@ describe('loadConfig', () => {
   it.each([
     [{ API_PORT: 'eighty' }, 'API_PORT must be an integer'],
     [{ API_PORT: '70000' }, 'API_PORT must be at most 65535'],
+    [{ HTTP_REQUEST_TIMEOUT_MS: '500' }, 'HTTP_REQUEST_TIMEOUT_MS must be at least 1000'],
+    [{ HTTP_REQUEST_TIMEOUT_MS: '600000' }, 'HTTP_REQUEST_TIMEOUT_MS must be at most 300000'],
     [{ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM must be one of HS256, HS384, HS512'],
     [{ JWT_ALGORITHM: 'RS256' }, 'JWT_ALGORITHM must be one of'],
     [{ BCRYPT_COST: '9' }, 'BCRYPT_COST must be at least 10'],

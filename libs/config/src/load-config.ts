@@ -55,6 +55,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         .map((o) => o.trim())
         .filter(Boolean),
       trustProxy: readTrustProxy(read),
+      requestTimeoutMs: read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, { min: 1000, max: 300_000 }),
     },
     database: readDatabase(read, dataDir),
     auth: {

@@ -3,8 +3,7 @@ import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/comm
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parse as secureJsonParse } from 'secure-json-parse';
 
-/** Largest request body accepted (1 MiB); a larger one is a 413. */
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+import { BODY_LIMIT_BYTES, checkBodyShape } from './body-limits';
 
 export const FORBIDDEN_JSON_KEY =
   'The request body must not use __proto__, or constructor with a prototype, as a key';
@@ -15,7 +14,8 @@ export const FORBIDDEN_JSON_KEY =
  * - `application/json`, parsed as Express's strict JSON parser did: an empty body is `{}`, the top
  *   level must be an object or an array (`null`, a number or a string is a 400), UTF-8 only (415
  *   for another charset), no Content-Encoding (415); keys that could poison a prototype
- *   (`__proto__`, `constructor.prototype`) are a 400 of their own.
+ *   (`__proto__`, `constructor.prototype`) are a 400 of their own, and so is a body past the
+ *   limits of body-limits.ts, checked before anything else walks it.
  * - anything else: an empty body is no body, as before; a non-empty one is a 415.
  * Errors are Nest's HttpExceptions, so the exception filter answers them like any other.
  */
@@ -27,7 +27,9 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
     (request, body, done) => {
       try {
         checkEncoding(request);
-        done(null, parseStrictJson(body as string));
+        const value = parseStrictJson(body as string);
+        checkBodyShape(value);
+        done(null, value);
       } catch (error) {
         done(error as Error, undefined);
       }

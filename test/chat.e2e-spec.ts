@@ -208,7 +208,13 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
     const sessionId = own.body.session_id as string;
 
     await t.http().post(chatPath(a)).set(bearer(b.token)).send({ message: 'hi' }).expect(403);
-    await t.http().post('/api/v1/chat/*').set(bearer(b.token)).send({ message: 'hi' }).expect(403);
+    // "*" is not a UUID: a 400, before any owner check.
+    const star = await t.http().post('/api/v1/chat/*').set(bearer(b.token)).send({ message: 'hi' });
+    expect(star.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'user_id must be a UUID',
+    });
     const res = await send(b, { message: 'hi', session_id: sessionId }).expect(404);
     expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'Session not found' });
     const messages = await t

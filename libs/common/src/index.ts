@@ -5,3 +5,4 @@ export * from './errors/domain-error';
 export * from './http/pagination';
 export * from './http/uuid';
 export * from './errors/framework-error';
+export * from './logging/redact';

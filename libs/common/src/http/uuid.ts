@@ -1,10 +1,4 @@
-import {
-  applyDecorators,
-  ArgumentMetadata,
-  BadRequestException,
-  Param,
-  PipeTransform,
-} from '@nestjs/common';
+import { applyDecorators, BadRequestException, Param, PipeTransform } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsUUID } from 'class-validator';
@@ -44,7 +38,7 @@ class CanonicalUuidPipe implements PipeTransform<unknown, string> {
     private readonly options: UuidParamOptions,
   ) {}
 
-  transform(value: unknown, _metadata: ArgumentMetadata): string {
+  transform(value: unknown): string {
     const id = canonicalUuid(value, this.options.version);
     if (id !== null) return id;
     if (this.options.keepMalformed && typeof value === 'string') return value;

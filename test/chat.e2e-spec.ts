@@ -208,7 +208,13 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
     const sessionId = own.body.session_id as string;
 
     await t.http().post(chatPath(a)).set(bearer(b.token)).send({ message: 'hi' }).expect(403);
-    await t.http().post('/api/v1/chat/*').set(bearer(b.token)).send({ message: 'hi' }).expect(403);
+    // "*" is not a UUID: a 400, before any owner check.
+    const star = await t.http().post('/api/v1/chat/*').set(bearer(b.token)).send({ message: 'hi' });
+    expect(star.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'user_id must be a UUID',
+    });
     const res = await send(b, { message: 'hi', session_id: sessionId }).expect(404);
     expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'Session not found' });
     const messages = await t
@@ -372,6 +378,47 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
       id: result.message_id,
       content: deltas.join(''),
     });
+  });
+
+  it('escapes U+2028 and U+2029 in SSE data, which decodes to the original text', async () => {
+    const u = await registerUser(t);
+    const message = 'one\u2028line, two\u2029paragraphs, next\u0085line';
+    const res = await t
+      .http()
+      .post(chatPath(u))
+      .set(bearer(u.token))
+      .send({ message, stream: true })
+      .buffer(true)
+      .parse(rawText)
+      .expect(200);
+    const wire = res.body as string;
+    expect(wire).not.toMatch(/[\u0085\u2028\u2029]/);
+    expect(wire).toContain('one\\u2028line, two\\u2029paragraphs, next\\u0085line');
+    // Cut at every Unicode line break, the stream still has only whole SSE lines.
+    for (const line of wire.split(/\r\n|[\n\r\u0085\u2028\u2029]/)) {
+      expect({ line, whole: line === '' || /^(event|data): /.test(line) }).toEqual({
+        line,
+        whole: true,
+      });
+    }
+    const events = parseSse(res);
+    const deltas = events
+      .filter((e) => e.event === 'delta')
+      .map((e) => (e.data as { content: string }).content);
+    const done = events.at(-1);
+    expect(done?.event).toBe('done');
+    const result = done?.data as { response: string; session_id: string };
+    expect(result.response).toBe(`Echo: ${message}`);
+    expect(deltas.join('')).toBe(result.response);
+    const messages = await t
+      .http()
+      .get(`${chatPath(u)}/sessions/${result.session_id}/messages`)
+      .set(bearer(u.token))
+      .expect(200);
+    expect(messages.body.items.map((m: { content: string }) => m.content)).toEqual([
+      message,
+      `Echo: ${message}`,
+    ]);
   });
 
   it('streams when asked through the Accept header, and ends with an error event mid-stream', async () => {

@@ -40,8 +40,8 @@ const VALID_BODIES: Record<string, object> = {
 
 /**
  * Object-level authorization, generated from the OpenAPI document: every route that takes an id
- * is called by a second user with the first user's ids, and must answer 403 or 404 and change
- * nothing. A route with a path parameter this table cannot fill fails the suite, so a new route
+ * is called by a second user with the first user's ids (as given, and in upper case), and must
+ * answer 403 or 404 and change nothing. A route with a path parameter this table cannot fill fails the suite, so a new route
  * is covered or noticed.
  */
 describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
@@ -154,16 +154,22 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
           route: key,
           hasValidBody: true,
         });
-      const url = op.pathParams.reduce((p, name) => p.replace(`{${name}}`, ids[name]), op.path);
-      const res = await call(t, op.method, url)
-        .set(bearer(mallory.token))
-        .send(VALID_BODIES[key] ?? {});
-      results.push(`${key} -> ${res.status}`);
-      expect({ route: key, status: res.status, ok: [403, 404].includes(res.status) }).toEqual({
-        route: key,
-        status: res.status,
-        ok: true,
-      });
+      // In upper case too: the same ids to MariaDB, and they must be refused just the same.
+      for (const spell of [(id: string) => id, (id: string) => id.toUpperCase()]) {
+        const url = op.pathParams.reduce(
+          (p, name) => p.replace(`{${name}}`, spell(ids[name])),
+          op.path,
+        );
+        const res = await call(t, op.method, url)
+          .set(bearer(mallory.token))
+          .send(VALID_BODIES[key] ?? {});
+        results.push(`${key} -> ${res.status}`);
+        const seen = { route: key, url, status: res.status };
+        expect({ ...seen, ok: [403, 404].includes(res.status) }).toEqual({
+          ...seen,
+          ok: true,
+        });
+      }
     }
     expect(await snapshot(alice)).toEqual(before);
     // Alice's failed job is untouched too.

@@ -80,4 +80,33 @@ describe.each(TEST_DATABASES)('token forgery on $name', (db) => {
     }
     await t.http().get('/api/v1/auth/me').set(bearer(user.token)).expect(200);
   });
+
+  it('reads exactly "Bearer <token>": anything looser is the plain 401 of a missing token', async () => {
+    const user = await registerUser(t);
+    const me = () => t.http().get('/api/v1/auth/me');
+    const missing = await me().expect(401);
+    const refused: Record<string, string> = {
+      'junk after the token': `Bearer ${user.token} junk`,
+      'two spaces': `Bearer  ${user.token}`,
+      'a tab': `Bearer\t${user.token}`,
+      'another scheme': `Token ${user.token}`,
+      'no scheme': user.token,
+      'a second credential after a comma': `Bearer ${user.token}, Basic Zm9vOmJhcg==`,
+      'the token in quotes': `Bearer "${user.token}"`,
+      'a forbidden character in the token': `Bearer ${user.token.replace('.', '.;')}`,
+      'a forbidden character after the token': `Bearer ${user.token};`,
+    };
+    for (const [name, header] of Object.entries(refused)) {
+      const res = await me().set('Authorization', header);
+      expect({ name, status: res.status, body: res.body }).toEqual({
+        name,
+        status: 401,
+        body: missing.body,
+      });
+    }
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      const res = await me().set('Authorization', `${scheme} ${user.token}`);
+      expect({ scheme, status: res.status }).toEqual({ scheme, status: 200 });
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 
@@ -49,15 +50,19 @@ export interface TestApp {
 
 /**
  * Starts the real application (same module, pipes, filters and body parser as production) on a
- * real database. `fresh` drops every table first, so a shared MariaDB starts from nothing.
+ * real database. `fresh` drops every table first, so a shared MariaDB starts from nothing;
+ * `logDestination` receives the app's log lines (give LOG_LEVEL too: tests default to silent).
  */
-export async function startApp(env: Env, options: { fresh?: boolean } = {}): Promise<TestApp> {
+export async function startApp(
+  env: Env,
+  options: { fresh?: boolean; logDestination?: DestinationStream } = {},
+): Promise<TestApp> {
   const loaded = loadConfig(env);
   const config = AppConfig.of({
     ...loaded,
     database: { ...loaded.database, dropSchema: options.fresh ?? true },
   });
-  const app = await createApp(config);
+  const app = await createApp(config, { logDestination: options.logDestination });
   // A start-up that fails (the admin bootstrap refusing, say) must not leave its connections open.
   await app.init().catch(async (error: unknown) => {
     await app.close().catch(() => undefined);

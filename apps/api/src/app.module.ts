@@ -4,6 +4,7 @@ import { DatabaseModule } from '@app/database';
 import { BeforeApplicationShutdown, DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 
 import { AccountModule } from './account/account.module';
 import { AdminModule } from './admin/admin.module';
@@ -24,12 +25,12 @@ export class AppModule implements BeforeApplicationShutdown {
     if (signal) new Logger('Shutdown').log(`${signal} received: finishing in-flight requests`);
   }
 
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)),
+        LoggerModule.forRoot(loggerParams(config, logDestination)),
         DatabaseModule,
         AccountModule,
         AdminModule,

@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { APP_NAME, APP_VERSION } from './app-info';
@@ -23,8 +24,14 @@ const CORS_METHODS = 'GET,HEAD,PUT,PATCH,POST,DELETE';
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
-/** Builds the application exactly as production runs it; e2e tests use this too. */
-export async function createApp(config: AppConfig): Promise<INestApplication> {
+/**
+ * Builds the application exactly as production runs it; e2e tests use this too, with
+ * `logDestination` when they read the logs (stdout otherwise).
+ */
+export async function createApp(
+  config: AppConfig,
+  options: { logDestination?: DestinationStream } = {},
+): Promise<INestApplication> {
   const adapter = new AppFastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: config.http.trustProxy,
@@ -53,10 +60,14 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     done();
   });
   registerBodyParsers(adapter.getInstance());
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    bufferLogs: true,
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, options.logDestination),
+    adapter,
+    {
+      bufferLogs: true,
+      bodyParser: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   if (config.http.corsOrigins.length > 0) {
     app.enableCors({

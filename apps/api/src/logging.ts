@@ -1,7 +1,10 @@
+import { redactByName, redactUrl } from '@app/common';
 import { AppConfig } from '@app/config';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Params } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import type { Options } from 'pino-http';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const ids = new WeakMap<IncomingMessage, string>();
@@ -20,19 +23,39 @@ export function requestIdOf(req: IncomingMessage): string {
   return id;
 }
 
-/** pino-http settings: JSON logs, with the request id (see requestIdOf) on every line of a request. */
-export function loggerParams(config: AppConfig): Params {
-  return {
-    pinoHttp: {
-      level: config.log.level,
-      genReqId: (req: IncomingMessage) => requestIdOf(req),
-      customProps: (req: IncomingMessage & { id?: unknown }) => ({ request_id: req.id }),
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-      // Under Fastify, a middleware's req.url is cut to what follows its route; originalUrl is whole.
-      autoLogging: {
-        ignore: (req: IncomingMessage & { originalUrl?: string }) =>
-          (req.originalUrl ?? req.url)?.startsWith('/health') ?? false,
-      },
+/**
+ * pino-http settings: JSON logs, with the request id (see requestIdOf) on every line of a request,
+ * and no credential in them. Written to stdout, or to `destination` (tests read their app's logs).
+ */
+export function loggerParams(config: AppConfig, destination?: DestinationStream): Params {
+  const options: Options = {
+    level: config.log.level,
+    genReqId: (req: IncomingMessage) => requestIdOf(req),
+    customProps: (req: IncomingMessage & { id?: unknown }) => ({ request_id: req.id }),
+    serializers: { req: withoutCredentials },
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    // Under Fastify, a middleware's req.url is cut to what follows its route; originalUrl is whole.
+    autoLogging: {
+      ignore: (req: IncomingMessage & { originalUrl?: string }) =>
+        (req.originalUrl ?? req.url)?.startsWith('/health') ?? false,
     },
   };
+  return { pinoHttp: destination ? [options, destination] : options };
+}
+
+/**
+ * The logged request (pino's serialised form) with credential-named headers and query values
+ * replaced: a token sent as ?access_token= or in X-Api-Key is refused, and must not be kept here.
+ */
+function withoutCredentials(req: {
+  url?: string;
+  query?: unknown;
+  headers?: IncomingHttpHeaders;
+}): unknown {
+  if (typeof req.url === 'string') req.url = redactUrl(req.url);
+  if (req.headers) req.headers = redactByName(req.headers);
+  if (req.query && typeof req.query === 'object') {
+    req.query = redactByName(req.query as Record<string, unknown>);
+  }
+  return req;
 }

@@ -3,5 +3,7 @@ export * from './auth/decorators';
 export * from './errors/all-exceptions.filter';
 export * from './errors/domain-error';
 export * from './http/pagination';
+export * from './http/uuid';
 export * from './http/validation.pipe';
 export * from './errors/framework-error';
+export * from './logging/redact';

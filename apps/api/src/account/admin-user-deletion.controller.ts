@@ -1,12 +1,5 @@
-import { Authenticated, AuthenticatedUser, AuthUser } from '@app/common';
-import {
-  BadRequestException,
-  Controller,
-  Delete,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-} from '@nestjs/common';
+import { Authenticated, AuthenticatedUser, AuthUser, UuidParam } from '@app/common';
+import { Controller, Delete, HttpCode } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiNoContentResponse,
@@ -29,13 +22,7 @@ export class AdminUserDeletionController {
   @ApiConflictResponse({ description: 'An admin cannot delete themself here' })
   async delete(
     @AuthUser() admin: AuthenticatedUser,
-    @Param(
-      'user_id',
-      new ParseUUIDPipe({
-        exceptionFactory: () => new BadRequestException('user_id must be a UUID'),
-      }),
-    )
-    userId: string,
+    @UuidParam('user_id') userId: string,
   ): Promise<void> {
     await this.account.deleteUserAsAdmin(admin, userId);
   }

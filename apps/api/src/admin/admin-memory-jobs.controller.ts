@@ -1,20 +1,10 @@
-import { Authenticated } from '@app/common';
-import {
-  BadRequestException,
-  Controller,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Authenticated, UuidParam } from '@app/common';
+import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 
@@ -40,19 +30,10 @@ export class AdminMemoryJobsController {
 
   @Post(':job_id/retry')
   @HttpCode(200)
-  @ApiParam({ name: 'job_id', format: 'uuid' })
   @ApiOkResponse({ type: MemoryJobDto, description: 'The job, pending again with 0 attempts' })
   @ApiNotFoundResponse({ description: 'No such job' })
   @ApiConflictResponse({ description: 'The job is not failed' })
-  retry(
-    @Param(
-      'job_id',
-      new ParseUUIDPipe({
-        exceptionFactory: () => new BadRequestException('job_id must be a UUID'),
-      }),
-    )
-    jobId: string,
-  ): Promise<MemoryJobDto> {
+  retry(@UuidParam('job_id') jobId: string): Promise<MemoryJobDto> {
     return this.admin.retryMemoryJob(jobId);
   }
 }

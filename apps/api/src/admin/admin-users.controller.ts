@@ -1,33 +1,21 @@
-import { Authenticated, AuthenticatedUser, AuthUser, PaginationQueryDto } from '@app/common';
 import {
-  BadRequestException,
-  Body,
-  Controller,
-  Get,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Query,
-} from '@nestjs/common';
+  Authenticated,
+  AuthenticatedUser,
+  AuthUser,
+  PaginationQueryDto,
+  UuidParam,
+} from '@app/common';
+import { Body, Controller, Get, Patch, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 
 import { AdminUserDto, AdminUserPageDto, UpdateUserByAdminDto } from './admin.dto';
 import { AdminService } from './admin.service';
-
-const UserId = () =>
-  Param(
-    'user_id',
-    new ParseUUIDPipe({
-      exceptionFactory: () => new BadRequestException('user_id must be a UUID'),
-    }),
-  );
 
 @ApiTags('admin')
 @Authenticated({ admin: true })
@@ -42,7 +30,6 @@ export class AdminUsersController {
   }
 
   @Patch(':user_id')
-  @ApiParam({ name: 'user_id', format: 'uuid' })
   @ApiOkResponse({
     type: AdminUserDto,
     description: "Role or disabled changes end the user's tokens",
@@ -52,7 +39,7 @@ export class AdminUsersController {
   @ApiConflictResponse({ description: 'You cannot disable or demote yourself' })
   update(
     @AuthUser() caller: AuthenticatedUser,
-    @UserId() userId: string,
+    @UuidParam('user_id') userId: string,
     @Body() dto: UpdateUserByAdminDto,
   ): Promise<AdminUserDto> {
     return this.admin.updateUser(caller, userId, dto);

@@ -1,4 +1,4 @@
-import { PaginationQueryDto } from '@app/common';
+import { IsCanonicalUuid, PaginationQueryDto } from '@app/common';
 import {
   MEMORY_JOB_STATUSES,
   MemoryJob,
@@ -8,7 +8,7 @@ import {
   User,
 } from '@app/database';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsUUID, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, ValidateIf } from 'class-validator';
 
 import { SessionDto } from '../sessions/dto/session.dto';
 import { UserDto } from '../users/dto/user.dto';
@@ -57,7 +57,7 @@ export class UpdateUserByAdminDto {
 export class AdminSessionsQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ format: 'uuid', description: "Only this user's sessions" })
   @IsOptional()
-  @IsUUID()
+  @IsCanonicalUuid()
   user_id?: string;
 }
 
@@ -85,7 +85,7 @@ export class AdminMemoryJobsQueryDto extends PaginationQueryDto {
 
   @ApiPropertyOptional({ format: 'uuid', description: "Only this user's jobs" })
   @IsOptional()
-  @IsUUID()
+  @IsCanonicalUuid()
   user_id?: string;
 }
 

@@ -9,12 +9,10 @@ import {
 import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import type { FastifyRequest } from 'fastify';
-import { ExtractJwt } from 'passport-jwt';
 
 import { AuthService } from './auth.service';
+import { bearerToken } from './bearer-token';
 import { TokenPayload } from './token-payload';
-
-const extractBearer = ExtractJwt.fromAuthHeaderAsBearerToken();
 
 /**
  * Global guard: every route needs a valid token unless marked @Public(); routes marked
@@ -38,7 +36,7 @@ export class JwtAuthGuard implements CanActivate {
     const request = context
       .switchToHttp()
       .getRequest<FastifyRequest & { user?: AuthenticatedUser }>();
-    const user = await this.authenticate(extractBearer(request));
+    const user = await this.authenticate(bearerToken(request));
     request.user = user;
     const needsAdmin = this.reflector.getAllAndOverride<boolean>(REQUIRES_ADMIN_KEY, targets);
     if (needsAdmin && user.role !== 'admin') throw new ForbiddenException('Admin role required');

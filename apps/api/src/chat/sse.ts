@@ -49,5 +49,18 @@ export async function writeTurnAsSse(
 
 function send(res: ServerResponse, event: string, data: unknown): void {
   if (!res.writableEnded && !res.destroyed)
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    res.write(`event: ${event}\ndata: ${sseJson(data)}\n\n`);
+}
+
+/**
+ * JSON for one `data:` line. JSON.stringify escapes CR and LF but writes U+2028, U+2029 (and
+ * U+0085) raw: an SSE parser keeps them, but a client that cuts the stream into lines with a
+ * generic tool (a multiline JavaScript regex, Python's splitlines) would break the event there.
+ * Escaped, they decode to the same text.
+ */
+function sseJson(data: unknown): string {
+  return JSON.stringify(data).replace(
+    /[\u0085\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

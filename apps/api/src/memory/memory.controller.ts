@@ -1,16 +1,22 @@
-import { Authenticated, AuthenticatedUser, AuthUser, PaginationQueryDto } from '@app/common';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  Authenticated,
+  AuthenticatedUser,
+  AuthUser,
+  PaginationQueryDto,
+  UuidParam,
+} from '@app/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiParam,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 
+import { RateLimit } from '../throttling/rate-limit.decorators';
 import {
   MemoryDto,
   MemoryHistoryDto,
@@ -21,10 +27,11 @@ import {
   SearchMemoriesDto,
   UpdateMemoryDto,
 } from './dto/memory.dto';
-import { RateLimit } from '../throttling/rate-limit.decorators';
 import { MemoryService } from './memory.service';
 
-const MEMORY_ID = { name: 'id', format: 'uuid', description: 'One of your memories' };
+/** A malformed id is answered like an unknown one: the same 404, whoever asks. */
+const MemoryId = () =>
+  UuidParam('id', { description: 'One of your memories', keepMalformed: true });
 const NOT_FOUND = { description: 'No such memory of yours (unknown, malformed or not yours)' };
 
 /** Always the caller's own memories: the user id comes from the verified token, never the client. */
@@ -78,22 +85,20 @@ export class MemoryController {
   }
 
   @Get(':id')
-  @ApiParam(MEMORY_ID)
   @ApiOkResponse({ type: MemoryDto })
   @ApiNotFoundResponse(NOT_FOUND)
-  show(@AuthUser() user: AuthenticatedUser, @Param('id') id: string): Promise<MemoryDto> {
+  show(@AuthUser() user: AuthenticatedUser, @MemoryId() id: string): Promise<MemoryDto> {
     return this.memories.getForUser(user.id, id);
   }
 
   @Put(':id')
   @RateLimit('memory')
-  @ApiParam(MEMORY_ID)
   @ApiOkResponse({ type: MemoryDto })
   @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
   @ApiNotFoundResponse(NOT_FOUND)
   update(
     @AuthUser() user: AuthenticatedUser,
-    @Param('id') id: string,
+    @MemoryId() id: string,
     @Body() dto: UpdateMemoryDto,
   ): Promise<MemoryDto> {
     return this.memories.updateForUser(user.id, id, dto.memory);
@@ -101,18 +106,16 @@ export class MemoryController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiParam(MEMORY_ID)
   @ApiNoContentResponse({ description: 'The memory is gone' })
   @ApiNotFoundResponse(NOT_FOUND)
-  async remove(@AuthUser() user: AuthenticatedUser, @Param('id') id: string): Promise<void> {
+  async remove(@AuthUser() user: AuthenticatedUser, @MemoryId() id: string): Promise<void> {
     await this.memories.deleteForUser(user.id, id);
   }
 
   @Get(':id/history')
-  @ApiParam(MEMORY_ID)
   @ApiOkResponse({ type: MemoryHistoryDto })
   @ApiNotFoundResponse(NOT_FOUND)
-  history(@AuthUser() user: AuthenticatedUser, @Param('id') id: string): Promise<MemoryHistoryDto> {
+  history(@AuthUser() user: AuthenticatedUser, @MemoryId() id: string): Promise<MemoryHistoryDto> {
     return this.memories.historyForUser(user.id, id);
   }
 }

@@ -1,17 +1,5 @@
-import { Authenticated, PaginationQueryDto, SelfUserId } from '@app/common';
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Authenticated, PaginationQueryDto, SelfUserId, UuidParam } from '@app/common';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiCreatedResponse,
@@ -33,14 +21,7 @@ import {
 import { RateLimit } from '../throttling/rate-limit.decorators';
 import { SessionsService } from './sessions.service';
 
-const SessionId = () =>
-  Param(
-    'session_id',
-    new ParseUUIDPipe({
-      version: '4',
-      exceptionFactory: () => new BadRequestException('session_id must be a UUID'),
-    }),
-  );
+const SessionId = () => UuidParam('session_id', { version: '4' });
 
 @ApiTags('sessions')
 @Authenticated()

@@ -1,5 +1,6 @@
 import {
   applyDecorators,
+  BadRequestException,
   createParamDecorator,
   ExecutionContext,
   ForbiddenException,
@@ -7,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 
+import { canonicalUuid } from '../http/uuid';
 import type { AuthenticatedUser } from './authenticated-user';
 
 export const IS_PUBLIC_KEY = 'auth:public';
@@ -34,18 +36,21 @@ export const AuthUser = createParamDecorator(
 );
 
 /**
- * The `{user_id}` path parameter, which must be the caller's own id (403 otherwise).
- * Hands the handler the verified id, never the client's string.
+ * The `{user_id}` path parameter, which must be the caller's own id: 400 when it is not a UUID,
+ * 403 when it is someone else's. Compared in its canonical (lower-case) form, so that the
+ * caller's own id in any case is theirs. Hands the handler the verified id, never the client's
+ * string.
  */
 export const SelfUserId = createParamDecorator(
   (param: string | undefined, ctx: ExecutionContext) => {
+    const name = param ?? 'user_id';
     const request = ctx.switchToHttp().getRequest<{
       user: AuthenticatedUser;
       params: Record<string, string>;
     }>();
-    if (request.params[param ?? 'user_id'] !== request.user.id) {
-      throw new ForbiddenException('You can only access your own data');
-    }
+    const id = canonicalUuid(request.params[name]);
+    if (id === null) throw new BadRequestException(`${name} must be a UUID`);
+    if (id !== request.user.id) throw new ForbiddenException('You can only access your own data');
     return request.user.id;
   },
 );

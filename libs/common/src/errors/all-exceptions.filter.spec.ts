@@ -11,7 +11,11 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
-function answer(exception: unknown): Answer {
+function answer(
+  exception: unknown,
+  url = '/x',
+  logger = { error: jest.fn(), warn: jest.fn() },
+): Answer {
   const out: Answer = { status: 0, body: {} };
   // A Fastify reply, as far as the filter uses it.
   const response = {
@@ -32,15 +36,12 @@ function answer(exception: unknown): Answer {
   };
   const host = {
     switchToHttp: () => ({
-      getRequest: () => ({ id: 'req-1', method: 'GET', url: '/x' }),
+      getRequest: () => ({ id: 'req-1', method: 'GET', url }),
       getResponse: () => response,
     }),
   } as unknown as ArgumentsHost;
   const filter = new AllExceptionsFilter();
-  (filter as unknown as { logger: { error: jest.Mock; warn: jest.Mock } }).logger = {
-    error: jest.fn(),
-    warn: jest.fn(),
-  };
+  (filter as unknown as { logger: { error: jest.Mock; warn: jest.Mock } }).logger = logger;
   filter.catch(exception, host);
   return out;
 }
@@ -59,6 +60,15 @@ describe('AllExceptionsFilter', () => {
       body: { statusCode: 409, error: 'Conflict', message: 'taken' },
     });
     expect(answer(new DomainError(ErrorCode.UpstreamTimeout, 'slow')).status).toBe(504);
+  });
+
+  it('logs the URL of an unexpected error without credentials from its query', () => {
+    const logger = { error: jest.fn(), warn: jest.fn() };
+    answer(new Error('boom'), '/x?access_token=eyJ.secret.sig&limit=1', logger);
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ url: '/x?access_token=[Redacted]&limit=1' }),
+      'Unhandled error',
+    );
   });
 
   it('turns an unexpected error into a bare 500 with the request id, no internals', () => {

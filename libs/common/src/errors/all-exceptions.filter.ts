@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 
+import { redactUrl } from '../logging/redact';
 import { DomainError, ERROR_STATUS } from './domain-error';
 import { FrameworkError } from './framework-error';
 
@@ -60,7 +61,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const requestId = request.id === undefined ? undefined : String(request.id);
     const cause = exception instanceof FrameworkError ? exception.cause : exception;
     this.logger.error(
-      { err: cause, request_id: requestId, method: request.method, url: request.url },
+      { err: cause, request_id: requestId, method: request.method, url: redactUrl(request.url) },
       'Unhandled error',
     );
     return {

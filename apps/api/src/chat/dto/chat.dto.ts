@@ -1,5 +1,6 @@
+import { IsCanonicalUuid } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 
 export class ChatRequestDto {
   @ApiProperty({ description: '1 to MAX_MESSAGE_CHARS (default 8000) characters' })
@@ -11,7 +12,7 @@ export class ChatRequestDto {
 
   @ApiPropertyOptional({ format: 'uuid', description: 'Omit to start a new session' })
   @IsOptional()
-  @IsUUID()
+  @IsCanonicalUuid()
   session_id?: string;
 
   @ApiPropertyOptional({ description: 'Answer with Server-Sent Events' })

@@ -1,0 +1,105 @@
+import { Writable } from 'node:stream';
+
+import { TEST_DATABASES } from '../support/databases';
+import {
+  bearer,
+  eventually,
+  registerUser,
+  startApp,
+  testEnv,
+  TestApp,
+  TestUser,
+} from '../support/test-app';
+
+const ME = '/api/v1/auth/me';
+const FORGED = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.forged-signature-secret';
+
+/** The app's own log lines, as JSON, read from the destination the test app writes them to. */
+class LogCapture extends Writable {
+  readonly lines: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+
+  /** The request's "request completed" line, once pino-http has written it. */
+  completed(requestId: string): Promise<RequestLine> {
+    const find = () =>
+      this.lines
+        .map((line) => JSON.parse(line) as Partial<RequestLine>)
+        .find((line): line is RequestLine => line.request_id === requestId && !!line.req);
+    return eventually(() => Promise.resolve(find()), `the log line of ${requestId}`);
+  }
+}
+
+interface RequestLine {
+  request_id: string;
+  req: { url: string; headers: Record<string, unknown> };
+}
+
+/** No credential a client sends, in a header or in the query string, is written to the logs. */
+describe.each(TEST_DATABASES)('credentials in logs on $name', (db) => {
+  const logs = new LogCapture();
+  let t: TestApp;
+  let user: TestUser;
+
+  beforeAll(async () => {
+    t = await startApp(testEnv(db, { LOG_LEVEL: 'trace' }), { logDestination: logs });
+    user = await registerUser(t, 'logs');
+  });
+  afterAll(() => t.close());
+
+  const leaked = (...secrets: string[]) =>
+    logs.lines.filter((line) => secrets.some((secret) => line.includes(secret)));
+
+  it('redacts a token sent in the query string, and still refuses it', async () => {
+    const keys = ['access_token', 'token', 'api_key', 'apikey', 'key', 'password', 'secret'];
+    for (const [i, key] of [...keys, 'ACCESS_TOKEN'].entries()) {
+      for (const [j, token] of [user.token, FORGED].entries()) {
+        const requestId = `query-${i}-${j}`;
+        await t
+          .http()
+          .get(`${ME}?${key}=${token}&limit=1`)
+          .set('X-Request-Id', requestId)
+          .expect(401);
+        const line = await logs.completed(requestId);
+        expect(line.req.url).toBe(`${ME}?${key}=[Redacted]&limit=1`);
+      }
+    }
+    expect(leaked(user.token, 'forged-signature-secret')).toEqual([]);
+  });
+
+  it('redacts Proxy-Authorization, X-Api-Key and other credential headers', async () => {
+    const headers = {
+      'Proxy-Authorization': 'Basic cHJveHktdXNlcjpwcm94eS1zZWNyZXQ=',
+      'X-Api-Key': 'sk-api-key-secret-1',
+      'X-Auth-Token': 'auth-token-secret-2',
+      'X-Upstream-Secret': 'upstream-secret-3',
+      Cookie: 'session=cookie-secret-4',
+    };
+    for (const [requestId, status, auth] of [
+      ['headers-ok', 200, bearer(user.token)],
+      ['headers-refused', 401, { Authorization: `Bearer ${FORGED}` }],
+    ] as const) {
+      await t
+        .http()
+        .get(ME)
+        .set({ ...headers, ...auth, 'X-Request-Id': requestId })
+        .expect(status);
+      const line = await logs.completed(requestId);
+      expect(line.req.headers).toMatchObject({
+        authorization: '[Redacted]',
+        'proxy-authorization': '[Redacted]',
+        'x-api-key': '[Redacted]',
+        'x-auth-token': '[Redacted]',
+        'x-upstream-secret': '[Redacted]',
+        cookie: '[Redacted]',
+        'x-request-id': requestId,
+      });
+    }
+    expect(
+      leaked(user.token, 'forged-signature-secret', 'cHJveHk', ...Object.values(headers)),
+    ).toEqual([]);
+  });
+});

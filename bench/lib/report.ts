@@ -97,7 +97,7 @@ export function resultsMarkdown(
     '# Benchmark results',
     '',
     'The latest full `npm run bench`, written by the benchmark itself (see "Benchmarks" in the',
-    'README for what each scenario does). Every baseline is measured in the same run, alternating',
+    'bench/README.md for what each scenario does). Every baseline is measured in the same run, alternating',
     'with the figure it is compared with, so ratios hold better than absolute numbers on a noisy',
     'machine. The load client and the OpenAI-compatible stub run in the benchmark process, on the',
     'same cores as the server.',

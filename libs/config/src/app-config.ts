@@ -122,11 +122,12 @@ export class AppConfig {
   readonly admin?: AdminBootstrapSettings;
   readonly openai!: OpenAiConfig;
   /** `overrides` is the JSON object read from MEM0_CONFIG_PATH, merged over the built config. */
-  readonly mem0!: { configPath?: string; overrides: Record<string, unknown>; telemetry: boolean };
+  readonly mem0!: { overrides: Record<string, unknown> };
   readonly chat!: ChatConfig;
   readonly memoryJobs!: MemoryJobsConfig;
   readonly limits!: LimitsConfig;
-  readonly log!: { level: LogLevel; debug: boolean };
+  /** LOG_LEVEL; DEBUG=true (the original backend's name) is an alias for LOG_LEVEL=debug. */
+  readonly log!: { level: LogLevel };
   /** `endpoints` (BENCH_ENDPOINTS) adds the baseline routes `npm run bench` compares against. */
   readonly bench!: { endpoints: boolean };
   /** Things worth a warning at start-up (e.g. a generated JWT secret). */

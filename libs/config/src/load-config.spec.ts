@@ -68,8 +68,7 @@ describe('loadConfig', () => {
       maxMemoriesPerUser: 1000,
       maxFactsPerTurn: 20,
     });
-    expect(config.mem0).toEqual({ configPath: undefined, overrides: {}, telemetry: false });
-    expect(config.mem0.telemetry).toBe(false);
+    expect(config.mem0).toEqual({ overrides: {} });
     expect(config.limits).toEqual({
       maxMessageChars: 8000,
       throttleLoginFailures: 10,
@@ -80,7 +79,7 @@ describe('loadConfig', () => {
       throttleSessionsPerHour: 100,
       summaryMinIntervalSeconds: 60,
     });
-    expect(config.log).toEqual({ debug: false, level: 'info' });
+    expect(config.log).toEqual({ level: 'info' });
     expect(config.bench).toEqual({ endpoints: false });
     expect(config.admin).toBeUndefined();
   });
@@ -158,7 +157,7 @@ describe('loadConfig', () => {
       JWT_ALGORITHM: 'hs512',
       BENCH_ENDPOINTS: 'on',
     });
-    expect(config.log).toEqual({ debug: true, level: 'debug' });
+    expect(config.log).toEqual({ level: 'debug' });
     expect(config.database.migrationsRun).toBe(false);
     expect(config.limits.throttleChatPerMinute).toBe(0);
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);

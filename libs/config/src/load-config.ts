@@ -93,11 +93,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxMemoriesPerUser: read.int('MEMORY_MAX_PER_USER', 1000, { min: 0, max: 1_000_000 }),
       maxFactsPerTurn: read.int('MEMORY_MAX_FACTS_PER_TURN', 20, { min: 1, max: 1000 }),
     },
-    mem0: {
-      configPath: read.string('MEM0_CONFIG_PATH'),
-      overrides: readJsonObjectFile(read, 'MEM0_CONFIG_PATH'),
-      telemetry: read.bool('MEM0_TELEMETRY', false),
-    },
+    // MEM0_TELEMETRY and MEM0_DIR are read by preload.ts, before mem0ai can load.
+    mem0: { overrides: readJsonObjectFile(read, 'MEM0_CONFIG_PATH') },
     limits: {
       maxMessageChars: read.int('MAX_MESSAGE_CHARS', 8000, { min: 1, max: 1_000_000 }),
       throttleLoginFailures: read.int('THROTTLE_LOGIN_FAILURES', 10, { min: 0 }),
@@ -108,10 +105,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       throttleSessionsPerHour: read.int('THROTTLE_SESSIONS_PER_HOUR', 100, { min: 0 }),
       summaryMinIntervalSeconds: read.int('SUMMARY_MIN_INTERVAL_SECONDS', 60, { min: 0 }),
     },
-    log: {
-      debug,
-      level: read.oneOf('LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info'),
-    },
+    log: { level: read.oneOf('LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info') },
     bench: { endpoints: read.bool('BENCH_ENDPOINTS', false) },
     warnings,
   });

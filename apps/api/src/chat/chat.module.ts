@@ -1,4 +1,5 @@
 import { AiModule } from '@app/ai';
+import { MessagesModule } from '@app/messages';
 import { Module } from '@nestjs/common';
 
 import { MemoryJobsModule } from '../memory-jobs/memory-jobs.module';
@@ -9,7 +10,7 @@ import { ChatRepository } from './chat.repository';
 import { ChatService } from './chat.service';
 
 @Module({
-  imports: [AiModule, MemoryJobsModule, SessionsModule, UsersModule],
+  imports: [AiModule, MemoryJobsModule, MessagesModule, SessionsModule, UsersModule],
   controllers: [ChatController],
   providers: [ChatRepository, ChatService],
 })

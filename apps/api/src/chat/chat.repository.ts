@@ -1,5 +1,6 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { ChatSession, Message, Transactions } from '@app/database';
+import { MessagesRepository } from '@app/messages';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 
@@ -18,6 +19,7 @@ export class ChatRepository {
   constructor(
     private readonly tx: Transactions,
     private readonly users: UsersService,
+    private readonly messages: MessagesRepository,
     private readonly jobs: MemoryJobsRepository,
   ) {}
 
@@ -25,7 +27,7 @@ export class ChatRepository {
   async saveQuestion(message: Message, newSession?: ChatSession): Promise<void> {
     await this.tx.run('chat.saveQuestion', async (manager) => {
       await this.holdParents(manager, message, newSession);
-      await manager.insert(Message, message);
+      await this.messages.append(manager, message);
     });
   }
 
@@ -33,7 +35,7 @@ export class ChatRepository {
   async saveReply(reply: Message, job: NewMemoryJob): Promise<void> {
     await this.tx.run('chat.saveReply', async (manager) => {
       await this.holdParents(manager, reply);
-      await manager.insert(Message, reply);
+      await this.messages.append(manager, reply);
       await this.jobs.enqueue(manager, job, reply.createdAt);
     });
   }
@@ -44,7 +46,7 @@ export class ChatRepository {
    */
   async withdrawQuestion(message: Message): Promise<void> {
     await this.tx.write('chat.withdrawQuestion', (manager) =>
-      manager.delete(Message, { id: message.id, sessionId: message.sessionId }),
+      this.messages.deleteInSession(manager, message.id, message.sessionId),
     );
   }
 

@@ -1,5 +1,6 @@
 import { AiModule } from '@app/ai';
-import { MemoryJob, Message } from '@app/database';
+import { MemoryJob } from '@app/database';
+import { MessagesModule } from '@app/messages';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
@@ -8,7 +9,7 @@ import { MemoryJobWorker } from './memory-job.worker';
 import { MemoryJobsRepository } from './memory-jobs.repository';
 
 @Module({
-  imports: [AiModule, TypeOrmModule.forFeature([MemoryJob, Message])],
+  imports: [AiModule, MessagesModule, TypeOrmModule.forFeature([MemoryJob])],
   providers: [MemoryExtractionService, MemoryJobWorker, MemoryJobsRepository],
   exports: [MemoryJobWorker, MemoryJobsRepository],
 })

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobsRepository } from '../apps/api/src/memory-jobs/memory-jobs.repository';
 import { UsersService } from '../apps/api/src/users/users.service';
 import { TEST_DATABASES } from './support/databases';
 import { OpenAiTestDouble } from './support/openai-double';
@@ -16,6 +15,7 @@ import {
   bearer,
   eventually,
   login,
+  memoryJobsDrained,
   modelEnv,
   registerUser,
   startApp,
@@ -69,11 +69,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
     await double.stop();
   });
 
-  const drain = () =>
-    eventually(
-      async () => (await t.app.get(MemoryJobsRepository).countPending()) === 0,
-      'memory jobs to drain',
-    );
+  const drain = () => memoryJobsDrained(t);
 
   async function chat(user: TestUser, message: string, sessionId?: string): Promise<TurnBody> {
     const res = await t

@@ -3,6 +3,7 @@ import { UserDeletion } from '@app/database';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { MemoryJobsModule } from '../memory-jobs/memory-jobs.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account.controller';
@@ -12,7 +13,13 @@ import { UserDeletionRepository } from './user-deletion.repository';
 import { UserDeletionWorker } from './user-deletion.worker';
 
 @Module({
-  imports: [AiModule, SessionsModule, TypeOrmModule.forFeature([UserDeletion]), UsersModule],
+  imports: [
+    AiModule,
+    MemoryJobsModule,
+    SessionsModule,
+    TypeOrmModule.forFeature([UserDeletion]),
+    UsersModule,
+  ],
   controllers: [AccountController, AdminUserDeletionController],
   providers: [AccountService, UserDeletionRepository, UserDeletionWorker],
   exports: [AccountService],

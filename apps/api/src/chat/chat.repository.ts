@@ -4,7 +4,8 @@ import { MessagesRepository } from '@app/messages';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 
-import { MemoryJobsRepository, NewMemoryJob } from '../memory-jobs/memory-jobs.repository';
+import { NewMemoryJob } from '../memory-jobs/memory-jobs.repository';
+import { MemoryJobsService } from '../memory-jobs/memory-jobs.service';
 import { UsersService } from '../users/users.service';
 
 /**
@@ -20,7 +21,7 @@ export class ChatRepository {
     private readonly tx: Transactions,
     private readonly users: UsersService,
     private readonly messages: MessagesRepository,
-    private readonly jobs: MemoryJobsRepository,
+    private readonly jobs: MemoryJobsService,
   ) {}
 
   /** The user's message, in `newSession` (created with it) or in its existing session. */
@@ -31,7 +32,7 @@ export class ChatRepository {
     });
   }
 
-  /** The reply and its extraction job: all or nothing. */
+  /** The reply and its extraction job: all or nothing (the job's worker is woken on commit). */
   async saveReply(reply: Message, job: NewMemoryJob): Promise<void> {
     await this.tx.run('chat.saveReply', async (manager) => {
       await this.holdParents(manager, reply);

@@ -7,10 +7,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { MemoryExtractionService } from './memory-extraction.service';
 import { MemoryJobWorker } from './memory-job.worker';
 import { MemoryJobsRepository } from './memory-jobs.repository';
+import { MemoryJobsService } from './memory-jobs.service';
 
 @Module({
   imports: [AiModule, MessagesModule, TypeOrmModule.forFeature([MemoryJob])],
-  providers: [MemoryExtractionService, MemoryJobWorker, MemoryJobsRepository],
-  exports: [MemoryJobWorker, MemoryJobsRepository],
+  providers: [MemoryExtractionService, MemoryJobWorker, MemoryJobsRepository, MemoryJobsService],
+  exports: [MemoryJobsService],
 })
 export class MemoryJobsModule {}

@@ -2,7 +2,7 @@ import { MemoryJob } from '@app/database';
 import { request } from 'node:http';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobWorker } from '../apps/api/src/memory-jobs/memory-job.worker';
+import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
 import { ChatRequestBody, OpenAiTestDouble } from './support/openai-double';
 import { parseSse, rawText } from './support/sse';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { MemoryJobWorker } from '../apps/api/src/memory-jobs/memory-job.worker';
+import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
 import { OpenAiTestDouble } from './support/openai-double';
 import {

@@ -1,9 +1,9 @@
 import { AiModule } from '@app/ai';
 import { UserDeletion } from '@app/database';
+import { MemoryJobsModule } from '@app/memory-jobs';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
-import { MemoryJobsModule } from '../memory-jobs/memory-jobs.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account.controller';

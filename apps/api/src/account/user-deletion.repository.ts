@@ -1,9 +1,8 @@
 import { Transactions, User, UserDeletion } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-
-import { MemoryJobsService } from '../memory-jobs/memory-jobs.service';
 
 export type DeleteUserResult =
   | { outcome: 'deleted'; deletion: UserDeletion; extractionRunning: boolean }

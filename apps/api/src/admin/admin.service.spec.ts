@@ -1,7 +1,7 @@
 import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
 import { MemoryJob, User } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 
-import { MemoryJobsService } from '../memory-jobs/memory-jobs.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { UsersService } from '../users/users.service';
 import { AdminService } from './admin.service';

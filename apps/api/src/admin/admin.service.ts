@@ -1,8 +1,8 @@
 import { AuthenticatedUser, DomainError, ErrorCode, Page } from '@app/common';
 import { MemoryJobStatus } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 import { Injectable } from '@nestjs/common';
 
-import { MemoryJobsService } from '../memory-jobs/memory-jobs.service';
 import { SessionDto } from '../sessions/dto/session.dto';
 import { SessionsService } from '../sessions/sessions.service';
 import { AccessChanges, UsersService } from '../users/users.service';

@@ -1,8 +1,8 @@
 import { AiModule } from '@app/ai';
+import { MemoryJobsModule } from '@app/memory-jobs';
 import { MessagesModule } from '@app/messages';
 import { Module } from '@nestjs/common';
 
-import { MemoryJobsModule } from '../memory-jobs/memory-jobs.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { ChatController } from './chat.controller';

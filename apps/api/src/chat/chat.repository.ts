@@ -1,11 +1,10 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { ChatSession, Message, Transactions } from '@app/database';
+import { MemoryJobsService, NewMemoryJob } from '@app/memory-jobs';
 import { MessagesRepository } from '@app/messages';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 
-import { NewMemoryJob } from '../memory-jobs/memory-jobs.repository';
-import { MemoryJobsService } from '../memory-jobs/memory-jobs.service';
 import { UsersService } from '../users/users.service';
 
 /**

@@ -2,9 +2,9 @@ import { AppConfig } from '@app/config';
 import { LlmClient, MemoryHistoryEntry, MemoryRecord, MemoryStore } from '@app/ai';
 import { DomainError, ErrorCode } from '@app/common';
 import { MemoryJob } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 
 import { MEMORY_BLOCK_CLOSE, MEMORY_BLOCK_OPEN } from '../chat/prompt';
-import { MemoryJobsService } from '../memory-jobs/memory-jobs.service';
 import { MemoryService } from './memory.service';
 import { memoryFingerprint, SUMMARY_MEMORY_LIMIT, SummaryCache } from './summary';
 

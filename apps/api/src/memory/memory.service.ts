@@ -1,9 +1,9 @@
 import { LlmClient, MemoryRecord, MemoryStore } from '@app/ai';
 import { DomainError, ErrorCode, Page } from '@app/common';
 import { AppConfig } from '@app/config';
+import { MemoryJobsService } from '@app/memory-jobs';
 import { Injectable } from '@nestjs/common';
 
-import { MemoryJobsService } from '../memory-jobs/memory-jobs.service';
 import {
   MemoryDto,
   MemoryHistoryDto,

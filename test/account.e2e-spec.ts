@@ -1,4 +1,5 @@
 import { MemoryStore } from '@app/ai';
+import { Mem0Client } from '@app/ai/mem0.client';
 import { DomainError, ErrorCode } from '@app/common';
 import { ChatSession, MemoryJob, Message, RevokedToken, User, UserDeletion } from '@app/database';
 import Database from 'better-sqlite3';
@@ -114,7 +115,10 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
   const deletionsOf = (userId: string) => dataSource.getRepository(UserDeletion).findBy({ userId });
 
   /** mem0's own instance, to look where MemoryStore (which checks owners) does not. */
-  const mem0 = () => (store as unknown as { instance(): Promise<Memory> }).instance();
+  const mem0 = () => {
+    const client: unknown = t.app.get(Mem0Client);
+    return (client as { instance(): Promise<Memory> }).instance();
+  };
 
   /** Every text mem0 keeps on disk: history rows, stored messages, vector and entity payloads. */
   function textsOnDisk(): string[] {

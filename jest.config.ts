@@ -1,7 +1,7 @@
 import type { Config } from 'jest';
 
 export const moduleNameMapper = {
-  '^@app/(ai|config|database|common)(|/.*)$': '<rootDir>/libs/$1/src$2',
+  '^@app/(ai|config|database|common|messages|memory-jobs)(|/.*)$': '<rootDir>/libs/$1/src$2',
 };
 
 export const transform: Config['transform'] = {

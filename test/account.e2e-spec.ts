@@ -1,4 +1,5 @@
 import { MemoryStore } from '@app/ai';
+import { Mem0Client } from '@app/ai/mem0.client';
 import { DomainError, ErrorCode } from '@app/common';
 import { ChatSession, MemoryJob, Message, RevokedToken, User, UserDeletion } from '@app/database';
 import Database from 'better-sqlite3';
@@ -8,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobsRepository } from '../apps/api/src/memory-jobs/memory-jobs.repository';
 import { UsersService } from '../apps/api/src/users/users.service';
 import { TEST_DATABASES } from './support/databases';
 import { OpenAiTestDouble } from './support/openai-double';
@@ -16,6 +16,7 @@ import {
   bearer,
   eventually,
   login,
+  memoryJobsDrained,
   modelEnv,
   registerUser,
   startApp,
@@ -69,11 +70,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
     await double.stop();
   });
 
-  const drain = () =>
-    eventually(
-      async () => (await t.app.get(MemoryJobsRepository).countPending()) === 0,
-      'memory jobs to drain',
-    );
+  const drain = () => memoryJobsDrained(t);
 
   async function chat(user: TestUser, message: string, sessionId?: string): Promise<TurnBody> {
     const res = await t
@@ -118,7 +115,10 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
   const deletionsOf = (userId: string) => dataSource.getRepository(UserDeletion).findBy({ userId });
 
   /** mem0's own instance, to look where MemoryStore (which checks owners) does not. */
-  const mem0 = () => (store as unknown as { instance(): Promise<Memory> }).instance();
+  const mem0 = () => {
+    const client: unknown = t.app.get(Mem0Client);
+    return (client as { instance(): Promise<Memory> }).instance();
+  };
 
   /** Every text mem0 keeps on disk: history rows, stored messages, vector and entity payloads. */
   function textsOnDisk(): string[] {

@@ -2,14 +2,14 @@ import { MemoryJob } from '@app/database';
 import { request } from 'node:http';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobWorker } from '../apps/api/src/memory-jobs/memory-job.worker';
-import { MemoryJobsRepository } from '../apps/api/src/memory-jobs/memory-jobs.repository';
+import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
 import { ChatRequestBody, OpenAiTestDouble } from './support/openai-double';
 import { parseSse, rawText } from './support/sse';
 import {
   bearer,
   eventually,
+  memoryJobsDrained,
   modelEnv,
   registerUser,
   startApp,
@@ -32,11 +32,7 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
 
   const send = (u: TestUser, body: object) =>
     t.http().post(chatPath(u)).set(bearer(u.token)).send(body);
-  const drained = () =>
-    eventually(
-      async () => (await t.app.get(MemoryJobsRepository).countPending()) === 0,
-      'jobs to drain',
-    );
+  const drained = () => memoryJobsDrained(t, 'jobs to drain');
   /**
    * A second app on the same database (sharing a MariaDB with the main app, so it must not drop
    * the schema) whose workers are off, so that they cannot take the main app's jobs.

@@ -1,4 +1,4 @@
-import { MemoryStore } from '@app/ai';
+import { Mem0Client } from '@app/ai/mem0.client';
 import { threadId } from 'node:worker_threads';
 
 import { OpenAiTestDouble } from './support/openai-double';
@@ -42,8 +42,8 @@ describe('Mem0 threads', () => {
   beforeAll(async () => {
     await double.start();
     t = await startApp(testEnv({ name: 'sqlite' }, modelEnv(double.baseURL)));
-    const store: unknown = t.app.get(MemoryStore);
-    internals = store as Internals;
+    const client: unknown = t.app.get(Mem0Client);
+    internals = client as Internals;
   });
   afterAll(async () => {
     await t.close();

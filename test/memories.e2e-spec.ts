@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
-import { MemoryJobWorker } from '../apps/api/src/memory-jobs/memory-job.worker';
-import { MemoryJobsRepository } from '../apps/api/src/memory-jobs/memory-jobs.repository';
+import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
 import { OpenAiTestDouble } from './support/openai-double';
 import {
   bearer,
   eventually,
+  memoryJobsDrained,
   modelEnv,
   registerUser,
   startApp,
@@ -103,11 +103,7 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
     let alice: TestUser;
     let aliceTurn: TurnBody;
 
-    const drain = () =>
-      eventually(
-        async () => (await t.app.get(MemoryJobsRepository).countPending()) === 0,
-        'memory jobs to drain',
-      );
+    const drain = () => memoryJobsDrained(t);
 
     async function list(user: TestUser, query = ''): Promise<PageBody> {
       const res = await send(t, user, 'get', `${MEMORIES}${query}`).expect(200);

@@ -2,7 +2,7 @@ import { MemoryStore } from '@app/ai';
 import { MemoryJob } from '@app/database';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobWorker } from '../apps/api/src/memory-jobs/memory-job.worker';
+import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
 import { OpenAiTestDouble } from './support/openai-double';
 import {

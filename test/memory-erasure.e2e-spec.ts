@@ -1,4 +1,4 @@
-import { MemoryStore } from '@app/ai';
+import { Mem0Client } from '@app/ai/mem0.client';
 import type { Memory } from 'mem0ai/oss';
 
 import { TEST_DATABASES } from './support/databases';
@@ -23,8 +23,8 @@ describe.each(TEST_DATABASES)('memory erasure on $name', (db) => {
   beforeAll(async () => {
     await double.start();
     t = await startApp(testEnv(db, modelEnv(double.baseURL)));
-    const store: unknown = t.app.get(MemoryStore);
-    mem0 = await (store as { instance(): Promise<Memory> }).instance();
+    const client: unknown = t.app.get(Mem0Client);
+    mem0 = await (client as { instance(): Promise<Memory> }).instance();
   });
   afterAll(async () => {
     await t.close();

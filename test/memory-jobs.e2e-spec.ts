@@ -2,7 +2,7 @@ import { MemoryJob, User } from '@app/database';
 import { randomUUID } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 
-import { MemoryJobsRepository } from '../apps/api/src/memory-jobs/memory-jobs.repository';
+import { MemoryJobsRepository } from '@app/memory-jobs/memory-jobs.repository';
 import { TEST_DATABASES } from './support/databases';
 import { startApp, testEnv, TestApp } from './support/test-app';
 

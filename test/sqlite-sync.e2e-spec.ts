@@ -1,4 +1,4 @@
-import { MemoryStore } from '@app/ai';
+import { Mem0Client } from '@app/ai/mem0.client';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -37,8 +37,8 @@ describe('SQLite durability setting', () => {
       expect(app.synchronous).toBe(expected);
       // Mem0's own connections: the setting is per connection, so it is read through them.
       type Mem0 = { db: { db: Pragma }; vectorStore: { db: Pragma } };
-      const store: unknown = t.app.get(MemoryStore);
-      const mem0 = await (store as { memory: Promise<Mem0> }).memory;
+      const client: unknown = t.app.get(Mem0Client);
+      const mem0 = await (client as { memory: Promise<Mem0> }).memory;
       expect(mem0.db.db.pragma('synchronous', { simple: true })).toBe(expected);
       expect(mem0.vectorStore.db.pragma('synchronous', { simple: true })).toBe(expected);
       for (const file of ['chatbot.sqlite', 'mem0/history.db', 'mem0/vectors.db']) {

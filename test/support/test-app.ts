@@ -1,4 +1,5 @@
 import { AppConfig, Env, loadConfig } from '@app/config';
+import { MemoryJob } from '@app/database';
 import { INestApplication } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
+import { DataSource, In } from 'typeorm';
 
 import { createApp } from '../../apps/api/src/create-app';
 import { TestDatabase } from './databases';
@@ -175,6 +177,15 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Waits until no memory job is pending or running (failed ones stay in the queue). */
+export async function memoryJobsDrained(t: TestApp, what = 'memory jobs to drain'): Promise<void> {
+  const jobs = t.app.get(DataSource).getRepository(MemoryJob);
+  await eventually(
+    async () => (await jobs.countBy({ status: In(['pending', 'running']) })) === 0,
+    what,
+  );
 }
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';

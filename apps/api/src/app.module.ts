@@ -1,4 +1,4 @@
-import { AllExceptionsFilter, AppValidationPipe } from '@app/common';
+import { AllExceptionsFilter, AppValidationPipe, loggerParams } from '@app/common';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { BeforeApplicationShutdown, DynamicModule, Logger, Module } from '@nestjs/common';
@@ -12,7 +12,6 @@ import { AuthModule } from './auth/auth.module';
 import { BenchModule } from './bench/bench.module';
 import { ChatModule } from './chat/chat.module';
 import { HealthModule } from './health/health.module';
-import { loggerParams } from './logging';
 import { MemoryModule } from './memory/memory.module';
 import { SessionsModule } from './sessions/sessions.module';
 import { ThrottlingModule } from './throttling/throttling.module';

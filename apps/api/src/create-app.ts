@@ -1,4 +1,4 @@
-import { BEARER_AUTH_NAME, fromFrameworkError, FrameworkError } from '@app/common';
+import { BEARER_AUTH_NAME, fromFrameworkError, FrameworkError, requestIdOf } from '@app/common';
 import { AppConfig } from '@app/config';
 import { INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -14,7 +14,6 @@ import { APP_NAME, APP_VERSION } from './app-info';
 import { AppModule } from './app.module';
 import { BODY_LIMIT_BYTES } from './http/body-limits';
 import { registerBodyParsers } from './http/body-parsers';
-import { requestIdOf } from './logging';
 
 /** What Express's `cors` package allowed by default; @fastify/cors would allow GET, HEAD and POST only. */
 const CORS_METHODS = 'GET,HEAD,PUT,PATCH,POST,DELETE';

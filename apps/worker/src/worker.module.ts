@@ -1,12 +1,11 @@
+import { loggerParams } from '@app/common';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
+import { MemoryJobsModule } from '@app/memory-jobs';
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 
-import { loggerParams } from '../../api/src/logging';
-import { MemoryJobsModule } from '../../api/src/memory-jobs/memory-jobs.module';
-
-/** The extraction workers alone, on the API's code and database, with no HTTP server. */
+/** The extraction workers alone, on the API's libraries and database, with no HTTP server. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig): DynamicModule {

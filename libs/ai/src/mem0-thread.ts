@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+import { Mem0Error, Mem0Failure } from './mem0-failure';
+
 export interface Mem0ThreadData {
   mem0Config: Record<string, unknown>;
   synchronous: string;
@@ -17,27 +19,14 @@ export interface Mem0Request {
 export interface Mem0Reply {
   id: number;
   results?: unknown[];
-  error?: { name: string; message: string; status?: number; causeStatus?: number };
-}
-
-/** A failure inside the thread, rebuilt with what MemoryStore maps to an answer. */
-export class Mem0ThreadError extends Error {
-  constructor(
-    readonly failure: NonNullable<Mem0Reply['error']>,
-    readonly status = failure.status,
-  ) {
-    super(failure.message, {
-      cause: failure.causeStatus === undefined ? undefined : { status: failure.causeStatus },
-    });
-    this.name = failure.name;
-  }
+  error?: Mem0Failure;
 }
 
 /**
  * A worker thread with its own Mem0 instance on the same stores (every SQLite file is in WAL
  * mode, so it reads what other instances wrote), so that Mem0's synchronous work runs beside the
  * event loop. Started on first use; a thread that dies fails the calls in flight and is started
- * again on the next.
+ * again on the next. A failed search rejects with a Mem0Error.
  */
 export class Mem0Thread {
   private readonly logger = new Logger(Mem0Thread.name);
@@ -90,7 +79,7 @@ export class Mem0Thread {
     const waiting = this.pending.get(reply.id);
     if (!waiting) return;
     this.pending.delete(reply.id);
-    if (reply.error) waiting.reject(new Mem0ThreadError(reply.error));
+    if (reply.error) waiting.reject(new Mem0Error(reply.error));
     else waiting.resolve(reply.results ?? []);
   }
 

@@ -9,6 +9,7 @@ import '../../config/src/preload';
 
 import { parentPort, workerData } from 'node:worker_threads';
 
+import { describeMem0Failure } from './mem0-failure';
 import type { Mem0Reply, Mem0Request, Mem0ThreadData } from './mem0-thread';
 
 const data = workerData as Mem0ThreadData;
@@ -32,21 +33,6 @@ async function answer(request: Mem0Request): Promise<Mem0Reply> {
     });
     return { id, results: found.results };
   } catch (error) {
-    const failure = error as {
-      name?: unknown;
-      message?: unknown;
-      status?: unknown;
-      cause?: unknown;
-    };
-    const causeStatus = (failure.cause as { status?: unknown } | undefined)?.status;
-    return {
-      id,
-      error: {
-        name: typeof failure.name === 'string' ? failure.name : 'Error',
-        message: typeof failure.message === 'string' ? failure.message : String(error),
-        status: typeof failure.status === 'number' ? failure.status : undefined,
-        causeStatus: typeof causeStatus === 'number' ? causeStatus : undefined,
-      },
-    };
+    return { id, error: describeMem0Failure(error) };
   }
 }

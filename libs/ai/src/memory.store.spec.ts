@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { Mem0Client } from './mem0.client';
 import { MemoryStore } from './memory.store';
 
 describe('MemoryStore', () => {
@@ -13,7 +14,7 @@ describe('MemoryStore', () => {
     // Nothing listens here: a test that reached the model would fail loudly.
     OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
   });
-  const store = new MemoryStore(config);
+  const store = new MemoryStore(new Mem0Client(config));
   const alice = '6f1c2d3e-4b5a-4c6d-8e7f-000000000001';
 
   it.each(['*', '', 'alice', '%', 'user_*'])(
@@ -33,10 +34,12 @@ describe('MemoryStore', () => {
 
   it('answers 503 when no model endpoint is configured', async () => {
     const bare = new MemoryStore(
-      loadConfig({
-        DATA_DIR: mkdtempSync(join(tmpdir(), 'memory-store-spec-')),
-        JWT_SECRET: 'k'.repeat(32),
-      }),
+      new Mem0Client(
+        loadConfig({
+          DATA_DIR: mkdtempSync(join(tmpdir(), 'memory-store-spec-')),
+          JWT_SECRET: 'k'.repeat(32),
+        }),
+      ),
     );
     expect(bare.configured).toBe(false);
     await expect(bare.list(alice)).rejects.toMatchObject({ code: 'NOT_CONFIGURED' });

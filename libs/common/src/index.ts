@@ -6,4 +6,5 @@ export * from './http/pagination';
 export * from './http/uuid';
 export * from './http/validation.pipe';
 export * from './errors/framework-error';
+export * from './logging/logger';
 export * from './logging/redact';

@@ -6,6 +6,7 @@ export * from './entities/message.entity';
 export * from './entities/revoked-token.entity';
 export * from './entities/user-deletion.entity';
 export * from './entities/user.entity';
+export * from './grouped-count';
 export * from './query-errors';
 export * from './schema';
 export * from './retry-policy';

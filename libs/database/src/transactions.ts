@@ -19,8 +19,9 @@ export type DatabaseWork<T> = (manager: EntityManager) => Promise<T>;
  *   transaction begun while another is open would nest in it as a savepoint, and a rollback of
  *   either would undo the other's writes (and a plain statement issued meanwhile would join it).
  *
- * Work handed to `run` uses only the manager it is given and never calls back into this class.
- * Only the database work is repeated: anything the caller did before (a model call) is not.
+ * Work handed to `run` uses only the manager it is given and never calls back into this class
+ * (except `afterCommit`, which only registers). Only the database work is repeated: anything the
+ * caller did before (a model call) is not.
  * Lock order inside a transaction is documented in docs/architecture.md ("Locking rules").
  */
 @Injectable()
@@ -29,6 +30,8 @@ export class Transactions {
   private readonly policy: RetryPolicy;
   private readonly oneAtATime: boolean;
   private tail: Promise<unknown> = Promise.resolve();
+  /** What to do once each open transaction of `run` commits, by its manager. */
+  private readonly onCommit = new WeakMap<EntityManager, (() => void)[]>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -40,9 +43,29 @@ export class Transactions {
 
   /** `work` in one transaction, run again whole on a transient conflict. */
   run<T>(operation: string, work: DatabaseWork<T>, isolation?: IsolationLevel): Promise<T> {
-    return this.retrying(operation, () =>
-      isolation ? this.dataSource.transaction(isolation, work) : this.dataSource.transaction(work),
-    );
+    return this.retrying(operation, async () => {
+      const committed: (() => void)[] = [];
+      const tracked: DatabaseWork<T> = (manager) => {
+        this.onCommit.set(manager, committed);
+        return work(manager).finally(() => this.onCommit.delete(manager));
+      };
+      const result = await (isolation
+        ? this.dataSource.transaction(isolation, tracked)
+        : this.dataSource.transaction(tracked));
+      for (const callback of committed) this.settle(operation, callback);
+      return result;
+    });
+  }
+
+  /**
+   * Runs `callback` once the transaction of `manager` (one handed out by `run`) has committed:
+   * never for a run that rolled back, once for the run that committed. For what must not happen
+   * before the rows are visible to others, such as waking a worker that will look for them.
+   */
+  afterCommit(manager: EntityManager, callback: () => void): void {
+    const committed = this.onCommit.get(manager);
+    if (!committed) throw new Error('afterCommit needs the manager of an open Transactions.run');
+    committed.push(callback);
   }
 
   /** One statement (autocommit), retried the same way. */
@@ -58,6 +81,15 @@ export class Transactions {
           'Transient database conflict; running the transaction again',
         ),
     });
+  }
+
+  /** The transaction is committed: a failing callback cannot undo it, so it is only logged. */
+  private settle(operation: string, callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.logger.error({ err: error, operation }, 'An after-commit callback failed');
+    }
   }
 
   private exclusive<T>(once: () => Promise<T>): Promise<T> {

@@ -8,10 +8,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { SessionsService } from '../sessions/sessions.service';
 import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
 import { PasswordHasher } from '../users/password-hasher';
 import { UsersService } from '../users/users.service';
-import { AccountRepository } from './account.repository';
 import { AccountService, USER_DELETION_MAX_ATTEMPTS } from './account.service';
 import { UserDeletionRepository } from './user-deletion.repository';
 import { UserDeletionWorker } from './user-deletion.worker';
@@ -65,10 +65,10 @@ function setUp(env: Record<string, string> = {}) {
     findById: jest.fn().mockResolvedValue({ ...caller, passwordHash: 'hash' }),
   };
   const hasher = { verify: jest.fn((pw: string) => Promise.resolve(pw === 'right')) };
-  const account = { sessionsWithMessages: jest.fn().mockResolvedValue([]) };
+  const sessions = { exportForUser: jest.fn().mockResolvedValue([]) };
   const service = new AccountService(
     config,
-    account as unknown as AccountRepository,
+    sessions as unknown as SessionsService,
     deletions as unknown as UserDeletionRepository,
     store as unknown as MemoryStore,
     users as unknown as UsersService,

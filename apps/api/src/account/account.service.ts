@@ -5,11 +5,11 @@ import { UserDeletion } from '@app/database';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 
+import { SessionsService } from '../sessions/sessions.service';
 import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
 import { PasswordHasher } from '../users/password-hasher';
 import { UserDto } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
-import { AccountRepository } from './account.repository';
 import {
   AccountExportDto,
   ExportMemoryDto,
@@ -35,7 +35,7 @@ export class AccountService {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly account: AccountRepository,
+    private readonly sessions: SessionsService,
     private readonly deletions: UserDeletionRepository,
     private readonly store: MemoryStore,
     private readonly users: UsersService,
@@ -45,7 +45,7 @@ export class AccountService {
 
   async exportFor(caller: AuthenticatedUser): Promise<AccountExportDto> {
     const [sessions, memories] = await Promise.all([
-      this.account.sessionsWithMessages(caller.id),
+      this.sessions.exportForUser(caller.id),
       this.memoriesFor(caller.id),
     ]);
     return {

@@ -1,4 +1,5 @@
-import { MemoryJob, Transactions, User, UserDeletion } from '@app/database';
+import { Transactions, User, UserDeletion } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
@@ -18,6 +19,7 @@ export class UserDeletionRepository {
   constructor(
     @InjectRepository(UserDeletion) private readonly deletions: Repository<UserDeletion>,
     private readonly tx: Transactions,
+    private readonly memoryJobs: MemoryJobsService,
   ) {}
 
   /**
@@ -45,7 +47,7 @@ export class UserDeletionRepository {
       if (!user) return { outcome: 'not_found' };
       const otherAdmin = locked.some((u) => u.id !== userId && u.role === 'admin');
       if (keepAnAdmin && user.role === 'admin' && !otherAdmin) return { outcome: 'last_admin' };
-      const extractionRunning = await manager.existsBy(MemoryJob, { userId, status: 'running' });
+      const extractionRunning = await this.memoryJobs.isRunningFor(manager, userId);
       await manager.delete(User, { id: userId });
       const row: UserDeletion = {
         ...deletion,

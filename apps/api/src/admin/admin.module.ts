@@ -1,6 +1,6 @@
+import { MemoryJobsModule } from '@app/memory-jobs';
 import { Module } from '@nestjs/common';
 
-import { MemoryJobsModule } from '../memory-jobs/memory-jobs.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AdminMemoryJobsController } from './admin-memory-jobs.controller';

@@ -1,8 +1,7 @@
 import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
 import { MemoryJob, User } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 
-import { MemoryJobWorker } from '../memory-jobs/memory-job.worker';
-import { MemoryJobsRepository } from '../memory-jobs/memory-jobs.repository';
 import { SessionsService } from '../sessions/sessions.service';
 import { UsersService } from '../users/users.service';
 import { AdminService } from './admin.service';
@@ -50,8 +49,7 @@ const failedJob: MemoryJob = {
 describe('AdminService', () => {
   let users: { updateAccess: jest.Mock };
   let sessions: { countsForUsers: jest.Mock };
-  let jobs: { findById: jest.Mock; retryFailed: jest.Mock };
-  let worker: { wake: jest.Mock };
+  let jobs: { retry: jest.Mock };
   let service: AdminService;
 
   beforeEach(() => {
@@ -61,13 +59,11 @@ describe('AdminService', () => {
         .fn()
         .mockResolvedValue(new Map([['u1', { sessionCount: 2, messageCount: 9 }]])),
     };
-    jobs = { findById: jest.fn().mockResolvedValue(null), retryFailed: jest.fn() };
-    worker = { wake: jest.fn() };
+    jobs = { retry: jest.fn().mockResolvedValue({ outcome: 'not_found' }) };
     service = new AdminService(
       users as unknown as UsersService,
       sessions as unknown as SessionsService,
-      jobs as unknown as MemoryJobsRepository,
-      worker as unknown as MemoryJobWorker,
+      jobs as unknown as MemoryJobsService,
     );
   });
 
@@ -117,33 +113,29 @@ describe('AdminService', () => {
       await expect(service.retryMemoryJob('nope')).rejects.toMatchObject({
         code: ErrorCode.NotFound,
       });
+      expect(jobs.retry).toHaveBeenCalledWith('nope');
     });
 
-    it.each(['pending', 'running'] as const)('refuses a %s job', async (status) => {
-      jobs.findById.mockResolvedValue({ ...failedJob, status });
+    it('answers 409 for a job that is not failed', async () => {
+      jobs.retry.mockResolvedValue({ outcome: 'not_failed' });
       await expect(service.retryMemoryJob('j1')).rejects.toMatchObject({
         code: ErrorCode.Conflict,
       });
-      expect(jobs.retryFailed).not.toHaveBeenCalled();
     });
 
-    it('refuses a job that stopped being failed meanwhile', async () => {
-      jobs.findById.mockResolvedValue(failedJob);
-      jobs.retryFailed.mockResolvedValue(false);
-      await expect(service.retryMemoryJob('j1')).rejects.toMatchObject({
-        code: ErrorCode.Conflict,
+    it('answers the job as queued again', async () => {
+      const now = new Date('2026-01-04T00:00:00.000Z');
+      jobs.retry.mockResolvedValue({
+        outcome: 'queued',
+        job: { ...failedJob, status: 'pending', attempts: 0, runAt: now, updatedAt: now },
       });
-      expect(worker.wake).not.toHaveBeenCalled();
-    });
-
-    it('queues a failed job now with fresh attempts, keeps its error and wakes the worker', async () => {
-      jobs.findById.mockResolvedValue(failedJob);
-      jobs.retryFailed.mockResolvedValue(true);
-      const job = await service.retryMemoryJob('j1');
-      expect(job).toMatchObject({ id: 'j1', status: 'pending', attempts: 0, last_error: 'boom' });
-      expect(jobs.retryFailed).toHaveBeenCalledWith('j1', expect.any(Date));
-      expect(job.run_at).toBe(jobs.retryFailed.mock.calls[0][1].toISOString());
-      expect(worker.wake).toHaveBeenCalled();
+      expect(await service.retryMemoryJob('j1')).toMatchObject({
+        id: 'j1',
+        status: 'pending',
+        attempts: 0,
+        last_error: 'boom',
+        run_at: now.toISOString(),
+      });
     });
   });
 });

@@ -1,9 +1,8 @@
 import { AuthenticatedUser, DomainError, ErrorCode, Page } from '@app/common';
 import { MemoryJobStatus } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 import { Injectable } from '@nestjs/common';
 
-import { MemoryJobWorker } from '../memory-jobs/memory-job.worker';
-import { MemoryJobsRepository } from '../memory-jobs/memory-jobs.repository';
 import { SessionDto } from '../sessions/dto/session.dto';
 import { SessionsService } from '../sessions/sessions.service';
 import { AccessChanges, UsersService } from '../users/users.service';
@@ -14,8 +13,7 @@ export class AdminService {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
-    private readonly memoryJobs: MemoryJobsRepository,
-    private readonly worker: MemoryJobWorker,
+    private readonly memoryJobs: MemoryJobsService,
   ) {}
 
   async listUsers(limit: number, offset: number): Promise<Page<AdminUserDto>> {
@@ -70,19 +68,13 @@ export class AdminService {
 
   /** A failed job runs again from scratch: pending now, with a fresh set of attempts. */
   async retryMemoryJob(jobId: string): Promise<MemoryJobDto> {
-    const job = await this.memoryJobs.findById(jobId);
-    if (!job) throw new DomainError(ErrorCode.NotFound, 'Memory job not found');
-    const now = new Date();
-    if (job.status !== 'failed' || !(await this.memoryJobs.retryFailed(job.id, now))) {
+    const retry = await this.memoryJobs.retry(jobId);
+    if (retry.outcome === 'not_found') {
+      throw new DomainError(ErrorCode.NotFound, 'Memory job not found');
+    }
+    if (retry.outcome === 'not_failed') {
       throw new DomainError(ErrorCode.Conflict, 'Only a failed memory job can be retried');
     }
-    this.worker.wake();
-    return MemoryJobDto.from({
-      ...job,
-      status: 'pending',
-      attempts: 0,
-      runAt: now,
-      updatedAt: now,
-    });
+    return MemoryJobDto.from(retry.job);
   }
 }

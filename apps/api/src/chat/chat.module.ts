@@ -1,7 +1,8 @@
 import { AiModule } from '@app/ai';
+import { MemoryJobsModule } from '@app/memory-jobs';
+import { MessagesModule } from '@app/messages';
 import { Module } from '@nestjs/common';
 
-import { MemoryJobsModule } from '../memory-jobs/memory-jobs.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { ChatController } from './chat.controller';
@@ -9,7 +10,7 @@ import { ChatRepository } from './chat.repository';
 import { ChatService } from './chat.service';
 
 @Module({
-  imports: [AiModule, MemoryJobsModule, SessionsModule, UsersModule],
+  imports: [AiModule, MemoryJobsModule, MessagesModule, SessionsModule, UsersModule],
   controllers: [ChatController],
   providers: [ChatRepository, ChatService],
 })

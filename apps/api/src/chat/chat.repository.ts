@@ -1,9 +1,10 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { ChatSession, Message, Transactions } from '@app/database';
+import { MemoryJobsService, NewMemoryJob } from '@app/memory-jobs';
+import { MessagesRepository } from '@app/messages';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 
-import { MemoryJobsRepository, NewMemoryJob } from '../memory-jobs/memory-jobs.repository';
 import { UsersService } from '../users/users.service';
 
 /**
@@ -18,22 +19,23 @@ export class ChatRepository {
   constructor(
     private readonly tx: Transactions,
     private readonly users: UsersService,
-    private readonly jobs: MemoryJobsRepository,
+    private readonly messages: MessagesRepository,
+    private readonly jobs: MemoryJobsService,
   ) {}
 
   /** The user's message, in `newSession` (created with it) or in its existing session. */
   async saveQuestion(message: Message, newSession?: ChatSession): Promise<void> {
     await this.tx.run('chat.saveQuestion', async (manager) => {
       await this.holdParents(manager, message, newSession);
-      await manager.insert(Message, message);
+      await this.messages.append(manager, message);
     });
   }
 
-  /** The reply and its extraction job: all or nothing. */
+  /** The reply and its extraction job: all or nothing (the job's worker is woken on commit). */
   async saveReply(reply: Message, job: NewMemoryJob): Promise<void> {
     await this.tx.run('chat.saveReply', async (manager) => {
       await this.holdParents(manager, reply);
-      await manager.insert(Message, reply);
+      await this.messages.append(manager, reply);
       await this.jobs.enqueue(manager, job, reply.createdAt);
     });
   }
@@ -44,7 +46,7 @@ export class ChatRepository {
    */
   async withdrawQuestion(message: Message): Promise<void> {
     await this.tx.write('chat.withdrawQuestion', (manager) =>
-      manager.delete(Message, { id: message.id, sessionId: message.sessionId }),
+      this.messages.deleteInSession(manager, message.id, message.sessionId),
     );
   }
 

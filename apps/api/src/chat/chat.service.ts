@@ -5,7 +5,6 @@ import { ChatSession, Message } from '@app/database';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 
-import { MemoryJobWorker } from '../memory-jobs/memory-job.worker';
 import { SessionsService, titleFromMessage } from '../sessions/sessions.service';
 import { ChatRepository } from './chat.repository';
 import { ChatRequestDto, ChatResponseDto, MemoryStatus } from './dto/chat.dto';
@@ -40,7 +39,6 @@ export class ChatService {
     private readonly memory: MemoryStore,
     private readonly sessions: SessionsService,
     private readonly repository: ChatRepository,
-    private readonly worker: MemoryJobWorker,
   ) {}
 
   async turn(userId: string, request: ChatRequestDto): Promise<ChatResponseDto> {
@@ -123,7 +121,6 @@ export class ChatService {
       latencyMs: completion.latencyMs,
     };
     await this.saveReply(turn, reply);
-    this.worker.wake();
     return {
       session_id: turn.session.id,
       message_id: reply.id,

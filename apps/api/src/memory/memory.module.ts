@@ -1,7 +1,7 @@
 import { AiModule } from '@app/ai';
+import { MemoryJobsModule } from '@app/memory-jobs';
 import { Module } from '@nestjs/common';
 
-import { MemoryJobsModule } from '../memory-jobs/memory-jobs.module';
 import { MemoryController } from './memory.controller';
 import { MemoryService } from './memory.service';
 

@@ -2,9 +2,9 @@ import { AppConfig } from '@app/config';
 import { LlmClient, MemoryHistoryEntry, MemoryRecord, MemoryStore } from '@app/ai';
 import { DomainError, ErrorCode } from '@app/common';
 import { MemoryJob } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 
 import { MEMORY_BLOCK_CLOSE, MEMORY_BLOCK_OPEN } from '../chat/prompt';
-import { MemoryJobsRepository } from '../memory-jobs/memory-jobs.repository';
 import { MemoryService } from './memory.service';
 import { memoryFingerprint, SUMMARY_MEMORY_LIMIT, SummaryCache } from './summary';
 
@@ -62,7 +62,7 @@ describe('MemoryService', () => {
       AppConfig.of({ limits: { summaryMinIntervalSeconds: 0 } } as AppConfig),
       store as unknown as MemoryStore,
       llm as unknown as LlmClient,
-      jobs as unknown as MemoryJobsRepository,
+      jobs as unknown as MemoryJobsService,
     );
   });
 

@@ -1,10 +1,9 @@
 import { LlmClient, MemoryRecord, MemoryStore } from '@app/ai';
 import { DomainError, ErrorCode, Page } from '@app/common';
 import { AppConfig } from '@app/config';
-import { MEMORY_JOB_STATUSES } from '@app/database';
+import { MemoryJobsService } from '@app/memory-jobs';
 import { Injectable } from '@nestjs/common';
 
-import { MemoryJobsRepository } from '../memory-jobs/memory-jobs.repository';
 import {
   MemoryDto,
   MemoryHistoryDto,
@@ -22,8 +21,6 @@ import {
   SummaryCache,
 } from './summary';
 
-const VISIBLE_JOB_STATUSES = new Set<string>(MEMORY_JOB_STATUSES);
-
 /**
  * The caller's own long-term memories. Every method takes the verified user id; MemoryStore
  * checks that a memory id is that user's (another user's id is "not found").
@@ -36,7 +33,7 @@ export class MemoryService {
     config: AppConfig,
     private readonly store: MemoryStore,
     private readonly llm: LlmClient,
-    private readonly jobs: MemoryJobsRepository,
+    private readonly jobs: MemoryJobsService,
   ) {
     this.summaries = new SummaryCache(config.limits.summaryMinIntervalSeconds * 1000);
   }
@@ -100,11 +97,7 @@ export class MemoryService {
   /** Extraction jobs still to run, running, or failed for good; finished ones leave the queue. */
   async jobsForUser(userId: string): Promise<MemoryJobListDto> {
     const jobs = await this.jobs.listForUser(userId);
-    return {
-      items: jobs
-        .filter((j) => VISIBLE_JOB_STATUSES.has(j.status))
-        .map((j) => MemoryJobDto.from(j)),
-    };
+    return { items: jobs.map((j) => MemoryJobDto.from(j)) };
   }
 
   private async writeSummary(memories: MemoryRecord[]): Promise<string> {

@@ -1,4 +1,5 @@
-import { ChatSession, Message } from '@app/database';
+import { ChatSession } from '@app/database';
+import { MessagesModule } from '@app/messages';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
@@ -7,7 +8,7 @@ import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ChatSession, Message])],
+  imports: [MessagesModule, TypeOrmModule.forFeature([ChatSession])],
   controllers: [SessionsController],
   providers: [SessionsRepository, SessionsService],
   exports: [SessionsService],

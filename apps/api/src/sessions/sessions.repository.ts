@@ -1,8 +1,8 @@
 import { DomainError, ErrorCode } from '@app/common';
-import { ChatSession, isForeignKeyViolation, Message, Transactions } from '@app/database';
+import { ChatSession, countGrouped, isForeignKeyViolation, Transactions } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { ObjectLiteral, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 
 import { ACCOUNT_GONE } from '../users/users.service';
 
@@ -10,7 +10,6 @@ import { ACCOUNT_GONE } from '../users/users.service';
 export class SessionsRepository {
   constructor(
     @InjectRepository(ChatSession) private readonly sessions: Repository<ChatSession>,
-    @InjectRepository(Message) private readonly messages: Repository<Message>,
     private readonly tx: Transactions,
   ) {}
 
@@ -25,6 +24,11 @@ export class SessionsRepository {
       take: limit,
       skip: offset,
     });
+  }
+
+  /** Every session of the user, oldest first; the id breaks ties. */
+  findAllForUser(userId: string): Promise<ChatSession[]> {
+    return this.sessions.find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   findForUser(userId: string, sessionId: string): Promise<ChatSession | null> {
@@ -62,42 +66,9 @@ export class SessionsRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  countMessages(sessionId: string): Promise<number> {
-    return this.messages.countBy({ sessionId });
-  }
-
-  /** Oldest first; the id breaks ties. */
-  findMessagePage(sessionId: string, limit: number, offset: number): Promise<[Message[], number]> {
-    return this.messages.findAndCount({
-      where: { sessionId },
-      order: { createdAt: 'ASC', id: 'ASC' },
-      take: limit,
-      skip: offset,
-    });
-  }
-
-  /** The session's last `limit` messages, newest first. */
-  findLastMessages(sessionId: string, limit: number): Promise<Message[]> {
-    return this.messages.find({
-      where: { sessionId },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      take: limit,
-    });
-  }
-
-  /** Message count per session id, in one grouped query. Sessions without messages are absent. */
-  countMessagesBySession(sessionIds: string[]): Promise<Map<string, number>> {
-    return countGrouped(this.messages, 'sessionId', sessionIds);
-  }
-
   /** Session count per user id, in one grouped query. */
   countSessionsByUser(userIds: string[]): Promise<Map<string, number>> {
     return countGrouped(this.sessions, 'userId', userIds);
-  }
-
-  /** Message count per user id, in one grouped query. */
-  countMessagesByUser(userIds: string[]): Promise<Map<string, number>> {
-    return countGrouped(this.messages, 'userId', userIds);
   }
 
   /**
@@ -121,25 +92,4 @@ export class SessionsRepository {
     if (filter.userId) query.where('session.userId = :userId', { userId: filter.userId });
     return query.getManyAndCount();
   }
-}
-
-/**
- * `SELECT key, COUNT(*) … WHERE key IN (…) GROUP BY key`: only the grouped column and the
- * aggregate are selected, so it is valid under MySQL's ONLY_FULL_GROUP_BY.
- */
-async function countGrouped<T extends ObjectLiteral>(
-  repository: Repository<T>,
-  property: keyof T & string,
-  keys: string[],
-): Promise<Map<string, number>> {
-  if (keys.length === 0) return new Map();
-  const rows = await repository
-    .createQueryBuilder('t')
-    .select(`t.${property}`, 'group_key')
-    .addSelect('COUNT(*)', 'group_count')
-    .where(`t.${property} IN (:...keys)`, { keys })
-    .groupBy(`t.${property}`)
-    .getRawMany<{ group_key: string; group_count: number | string }>();
-  // MySQL drivers return COUNT(*) as a string (BIGINT), SQLite as a number.
-  return new Map(rows.map((row) => [row.group_key, Number(row.group_count)]));
 }

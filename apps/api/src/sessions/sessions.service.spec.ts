@@ -1,5 +1,6 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { ChatSession, Message } from '@app/database';
+import { MessagesRepository } from '@app/messages';
 
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService, titleFromMessage } from './sessions.service';
@@ -68,6 +69,7 @@ describe('titleFromMessage', () => {
 
 describe('SessionsService', () => {
   let repo: Record<keyof SessionsRepository, jest.Mock>;
+  let messages: Record<keyof MessagesRepository, jest.Mock>;
   let service: SessionsService;
 
   beforeEach(() => {
@@ -77,15 +79,25 @@ describe('SessionsService', () => {
       insert: jest.fn((s: ChatSession) => Promise.resolve(s)),
       updateForUser: jest.fn().mockResolvedValue(false),
       deleteForUser: jest.fn().mockResolvedValue(false),
-      countMessages: jest.fn().mockResolvedValue(0),
-      findMessagePage: jest.fn().mockResolvedValue([[], 0]),
-      findLastMessages: jest.fn().mockResolvedValue([]),
-      countMessagesBySession: jest.fn().mockResolvedValue(new Map()),
+      findAllForUser: jest.fn().mockResolvedValue([]),
       countSessionsByUser: jest.fn().mockResolvedValue(new Map()),
-      countMessagesByUser: jest.fn().mockResolvedValue(new Map()),
       findPageWithOwners: jest.fn().mockResolvedValue([[], 0]),
     };
-    service = new SessionsService(repo as unknown as SessionsRepository);
+    messages = {
+      append: jest.fn(),
+      deleteInSession: jest.fn(),
+      countInSession: jest.fn().mockResolvedValue(0),
+      findPageInSession: jest.fn().mockResolvedValue([[], 0]),
+      findLastInSession: jest.fn().mockResolvedValue([]),
+      findAllForUser: jest.fn().mockResolvedValue([]),
+      findByIdsForUser: jest.fn().mockResolvedValue([]),
+      countBySession: jest.fn().mockResolvedValue(new Map()),
+      countByUser: jest.fn().mockResolvedValue(new Map()),
+    };
+    service = new SessionsService(
+      repo as unknown as SessionsRepository,
+      messages as unknown as MessagesRepository,
+    );
   });
 
   describe('a session that is missing or not the caller’s is "not found"', () => {
@@ -98,7 +110,7 @@ describe('SessionsService', () => {
     ])('%s', async (_name, call) => {
       await expect(call(service)).rejects.toThrow(NOT_FOUND);
       await expect(call(service)).rejects.toMatchObject({ code: ErrorCode.NotFound });
-      expect(repo.findMessagePage).not.toHaveBeenCalled();
+      expect(messages.findPageInSession).not.toHaveBeenCalled();
     });
 
     it('looks the session up by owner and id together', async () => {
@@ -122,7 +134,7 @@ describe('SessionsService', () => {
     repo.updateForUser.mockResolvedValue(true);
     const stored = { ...session, title: 'New', updatedAt: new Date() };
     repo.findForUser.mockResolvedValue(stored);
-    repo.countMessages.mockResolvedValue(3);
+    messages.countInSession.mockResolvedValue(3);
     const renamed = await service.renameForUser('u1', 's1', 'New');
     expect(renamed).toMatchObject({ id: 's1', title: 'New', message_count: 3 });
     expect(repo.updateForUser).toHaveBeenCalledWith('u1', 's1', {
@@ -141,7 +153,7 @@ describe('SessionsService', () => {
   });
 
   it('lists with message counts from one grouped lookup', async () => {
-    repo.countMessagesBySession.mockResolvedValue(new Map([['s1', 4]]));
+    messages.countBySession.mockResolvedValue(new Map([['s1', 4]]));
     const page = await service.listForUser('u1', 20, 0);
     expect(page).toEqual({
       items: [
@@ -157,31 +169,47 @@ describe('SessionsService', () => {
       limit: 20,
       offset: 0,
     });
-    expect(repo.countMessagesBySession).toHaveBeenCalledTimes(1);
-    expect(repo.countMessagesBySession).toHaveBeenCalledWith(['s1']);
+    expect(messages.countBySession).toHaveBeenCalledTimes(1);
+    expect(messages.countBySession).toHaveBeenCalledWith(['s1']);
   });
 
   it('recentMessages returns the last ones oldest first, and nothing for 0', async () => {
-    repo.findLastMessages.mockResolvedValue([message('m3'), message('m2')]);
+    messages.findLastInSession.mockResolvedValue([message('m3'), message('m2')]);
     expect((await service.recentMessages('s1', 2)).map((m) => m.id)).toEqual(['m2', 'm3']);
-    expect(repo.findLastMessages).toHaveBeenCalledWith('s1', 2);
-    repo.findLastMessages.mockClear();
+    expect(messages.findLastInSession).toHaveBeenCalledWith('s1', 2);
+    messages.findLastInSession.mockClear();
     expect(await service.recentMessages('s1', 0)).toEqual([]);
-    expect(repo.findLastMessages).not.toHaveBeenCalled();
+    expect(messages.findLastInSession).not.toHaveBeenCalled();
   });
 
   it('counts per user with zeros for users without rows', async () => {
     repo.countSessionsByUser.mockResolvedValue(new Map([['u1', 2]]));
-    repo.countMessagesByUser.mockResolvedValue(new Map([['u1', 5]]));
+    messages.countByUser.mockResolvedValue(new Map([['u1', 5]]));
     const counts = await service.countsForUsers(['u1', 'u2']);
     expect(counts.get('u1')).toEqual({ sessionCount: 2, messageCount: 5 });
     expect(counts.get('u2')).toEqual({ sessionCount: 0, messageCount: 0 });
   });
 
+  it('exports every session with its own messages, sessions without any included', async () => {
+    const other = { ...session, id: 's2' };
+    repo.findAllForUser.mockResolvedValue([session, other]);
+    const stray = { ...message('m9'), sessionId: 'gone' };
+    messages.findAllForUser.mockResolvedValue([message('m1'), stray, message('m2')]);
+    expect(await service.exportForUser('u1')).toEqual([
+      {
+        session,
+        messages: [message('m1'), message('m2')].map((m) => expect.objectContaining({ id: m.id })),
+      },
+      { session: other, messages: [] },
+    ]);
+    expect(repo.findAllForUser).toHaveBeenCalledWith('u1');
+    expect(messages.findAllForUser).toHaveBeenCalledWith('u1');
+  });
+
   it('lists every user’s sessions with one page query and one grouped count', async () => {
     const other = { ...session, id: 's2', userId: 'u2' };
     repo.findPageWithOwners.mockResolvedValue([[session, other], 7]);
-    repo.countMessagesBySession.mockResolvedValue(new Map([['s1', 3]]));
+    messages.countBySession.mockResolvedValue(new Map([['s1', 3]]));
     const page = await service.listAll({ userId: undefined }, 2, 4);
     expect(page).toEqual({
       items: [
@@ -191,7 +219,7 @@ describe('SessionsService', () => {
       total: 7,
     });
     expect(repo.findPageWithOwners).toHaveBeenCalledWith({ userId: undefined }, 2, 4);
-    expect(repo.countMessagesBySession).toHaveBeenCalledTimes(1);
-    expect(repo.countMessagesBySession).toHaveBeenCalledWith(['s1', 's2']);
+    expect(messages.countBySession).toHaveBeenCalledTimes(1);
+    expect(messages.countBySession).toHaveBeenCalledWith(['s1', 's2']);
   });
 });

@@ -1,5 +1,6 @@
 import { DomainError, ErrorCode, Page } from '@app/common';
 import { ChatSession, Message } from '@app/database';
+import { MessagesRepository } from '@app/messages';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 
@@ -12,6 +13,11 @@ const MESSAGE_TITLE_LENGTH = 60;
 export interface UserChatCounts {
   sessionCount: number;
   messageCount: number;
+}
+
+export interface SessionWithMessages {
+  session: ChatSession;
+  messages: Message[];
 }
 
 export interface SessionWithCount {
@@ -42,11 +48,14 @@ export function titleFromMessage(message: string): string {
 
 @Injectable()
 export class SessionsService {
-  constructor(private readonly sessions: SessionsRepository) {}
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly messages: MessagesRepository,
+  ) {}
 
   async listForUser(userId: string, limit: number, offset: number): Promise<Page<SessionDto>> {
     const [sessions, total] = await this.sessions.findPageForUser(userId, limit, offset);
-    const counts = await this.sessions.countMessagesBySession(sessions.map((s) => s.id));
+    const counts = await this.messages.countBySession(sessions.map((s) => s.id));
     const items = sessions.map((s) => SessionDto.from(s, counts.get(s.id) ?? 0));
     return { items, total, limit, offset };
   }
@@ -76,7 +85,7 @@ export class SessionsService {
 
   async showForUser(userId: string, sessionId: string): Promise<SessionDto> {
     const session = await this.getForUser(userId, sessionId);
-    return SessionDto.from(session, await this.sessions.countMessages(session.id));
+    return SessionDto.from(session, await this.messages.countInSession(session.id));
   }
 
   /** A rename counts as activity: the session moves to the top of the list. */
@@ -102,7 +111,7 @@ export class SessionsService {
     offset: number,
   ): Promise<Page<MessageDto>> {
     const session = await this.getForUser(userId, sessionId);
-    const [messages, total] = await this.sessions.findMessagePage(session.id, limit, offset);
+    const [messages, total] = await this.messages.findPageInSession(session.id, limit, offset);
     return { items: messages.map((m) => MessageDto.from(m)), total, limit, offset };
   }
 
@@ -110,7 +119,7 @@ export class SessionsService {
   async recentMessages(sessionId: string, limit: number): Promise<Message[]> {
     // TypeORM reads `take: 0` as "no limit".
     if (limit <= 0) return [];
-    const newestFirst = await this.sessions.findLastMessages(sessionId, limit);
+    const newestFirst = await this.messages.findLastInSession(sessionId, limit);
     return newestFirst.reverse();
   }
 
@@ -118,7 +127,7 @@ export class SessionsService {
   async countsForUsers(userIds: string[]): Promise<Map<string, UserChatCounts>> {
     const [sessions, messages] = await Promise.all([
       this.sessions.countSessionsByUser(userIds),
-      this.sessions.countMessagesByUser(userIds),
+      this.messages.countByUser(userIds),
     ]);
     return new Map(
       userIds.map((id) => [
@@ -128,6 +137,17 @@ export class SessionsService {
     );
   }
 
+  /** Every session of the user with its messages, both oldest first (the account export). */
+  async exportForUser(userId: string): Promise<SessionWithMessages[]> {
+    const [sessions, messages] = await Promise.all([
+      this.sessions.findAllForUser(userId),
+      this.messages.findAllForUser(userId),
+    ]);
+    const bySession = new Map<string, Message[]>(sessions.map((s) => [s.id, []]));
+    for (const message of messages) bySession.get(message.sessionId)?.push(message);
+    return sessions.map((session) => ({ session, messages: bySession.get(session.id) ?? [] }));
+  }
+
   /** Sessions of every user (or of `userId`), newest activity first, with owners and counts. */
   async listAll(
     filter: { userId?: string },
@@ -135,7 +155,7 @@ export class SessionsService {
     offset: number,
   ): Promise<{ items: SessionWithCount[]; total: number }> {
     const [sessions, total] = await this.sessions.findPageWithOwners(filter, limit, offset);
-    const counts = await this.sessions.countMessagesBySession(sessions.map((s) => s.id));
+    const counts = await this.messages.countBySession(sessions.map((s) => s.id));
     const items = sessions.map((session) => ({
       session,
       messageCount: counts.get(session.id) ?? 0,

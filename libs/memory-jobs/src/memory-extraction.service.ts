@@ -1,9 +1,8 @@
 import { MemoryRecord, MemoryStore } from '@app/ai';
 import { AppConfig } from '@app/config';
 import { MemoryJob, Message } from '@app/database';
+import { MessagesRepository } from '@app/messages';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
 
 /**
  * Extraction that must not run, and whose retry would not help: the job fails for good, and its
@@ -23,14 +22,15 @@ export class MemoryExtractionService {
   constructor(
     private readonly config: AppConfig,
     private readonly store: MemoryStore,
-    @InjectRepository(Message) private readonly messages: Repository<Message>,
+    private readonly messages: MessagesRepository,
   ) {}
 
   async extract(batch: MemoryJob[]): Promise<void> {
     const [lead] = batch;
-    const found = await this.messages.find({
-      where: { id: In(batch.flatMap((j) => [j.messageId, j.replyId])), userId: lead.userId },
-    });
+    const found = await this.messages.findByIdsForUser(
+      lead.userId,
+      batch.flatMap((j) => [j.messageId, j.replyId]),
+    );
     const byId = new Map(found.map((m) => [m.id, m]));
     const turns = [...batch]
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())

@@ -248,12 +248,12 @@ export class MemoryJobsRepository {
     return this.jobs.manager.existsBy(User, { id: userId });
   }
 
-  listForUser(userId: string): Promise<MemoryJob[]> {
-    return this.jobs.find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  isRunningFor(manager: EntityManager, userId: string): Promise<boolean> {
+    return manager.existsBy(MemoryJob, { userId, status: 'running' });
   }
 
-  countPending(): Promise<number> {
-    return this.jobs.countBy({ status: In(['pending', 'running']) });
+  listForUser(userId: string): Promise<MemoryJob[]> {
+    return this.jobs.find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   /** Jobs of any status and user unless filtered, newest first; the id breaks ties. */

@@ -1,15 +1,17 @@
 import { AiModule } from '@app/ai';
-import { MemoryJob, Message } from '@app/database';
+import { MemoryJob } from '@app/database';
+import { MessagesModule } from '@app/messages';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
 import { MemoryExtractionService } from './memory-extraction.service';
 import { MemoryJobWorker } from './memory-job.worker';
 import { MemoryJobsRepository } from './memory-jobs.repository';
+import { MemoryJobsService } from './memory-jobs.service';
 
 @Module({
-  imports: [AiModule, TypeOrmModule.forFeature([MemoryJob, Message])],
-  providers: [MemoryExtractionService, MemoryJobWorker, MemoryJobsRepository],
-  exports: [MemoryJobWorker, MemoryJobsRepository],
+  imports: [AiModule, MessagesModule, TypeOrmModule.forFeature([MemoryJob])],
+  providers: [MemoryExtractionService, MemoryJobWorker, MemoryJobsRepository, MemoryJobsService],
+  exports: [MemoryJobsService],
 })
 export class MemoryJobsModule {}

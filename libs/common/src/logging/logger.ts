@@ -1,10 +1,11 @@
-import { redactByName, redactUrl } from '@app/common';
-import { AppConfig } from '@app/config';
+import type { AppConfig } from '@app/config';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { Options } from 'pino-http';
+
+import { redactByName, redactUrl } from './redact';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const ids = new WeakMap<IncomingMessage, string>();

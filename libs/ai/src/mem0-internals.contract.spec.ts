@@ -1,0 +1,273 @@
+import { loadConfig } from '@app/config';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Memory } from 'mem0ai/oss';
+
+import { withFactCap } from './fact-cap';
+import { buildMem0Config } from './mem0-config';
+import {
+  capExtractedFacts,
+  countMemories,
+  deleteMemory,
+  eraseUser,
+  tuneHistoryFile,
+} from './mem0-internals';
+import { registerSqliteVecStore } from './vector-store/register';
+
+/**
+ * The contract between mem0-internals.ts and the installed mem0ai: the private fields, tables
+ * and method shapes it relies on, checked on a real Mem0 `Memory` built from the project's
+ * configuration in a temporary directory. Nothing leaves the process: the model and the embedder
+ * are replaced by local stand-ins after construction. When mem0ai is upgraded, the first test
+ * fails on purpose: run the others against the new version, read what changed in Memory's
+ * private parts, mend mem0-internals.ts, then move CHECKED_VERSION.
+ */
+const CHECKED_VERSION = '3.3.1';
+const DIMS = 8;
+
+const ALICE = '6f1c2d3e-4b5a-4c6d-8e7f-000000000001';
+const BOB = '6f1c2d3e-4b5a-4c6d-8e7f-000000000002';
+
+type Sqlite = {
+  prepare(sql: string): {
+    all(...params: unknown[]): unknown[];
+    get(...params: unknown[]): unknown;
+  };
+  pragma(source: string, options?: { simple: boolean }): unknown;
+  transaction: unknown;
+};
+
+/** The private parts of Memory this file looks at, as mem0-internals.ts expects them. */
+interface Private {
+  db: { db?: Sqlite; memoryStore?: unknown; constructor: { name: string } };
+  llm: { generateResponse: (...args: unknown[]) => Promise<unknown> };
+  embedder: {
+    embed: (text: string) => Promise<number[]>;
+    embedBatch: (texts: string[]) => Promise<number[][]>;
+  };
+  vectorStore: Record<'list' | 'delete' | 'purgeDeleted', unknown>;
+  getEntityStore(): Promise<{
+    list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
+    delete: unknown;
+  }>;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mem0-contract-'));
+// Mem0 keeps a telemetry id file in MEM0_DIR, read when an instance starts.
+process.env.MEM0_DIR = join(dir, 'home');
+
+let instances = 0;
+
+/** A Memory on the project's configuration (fresh files each time), as createMem0 builds it. */
+async function createMemory(overrides: Record<string, unknown> = {}): Promise<Memory> {
+  const config = loadConfig({
+    DATA_DIR: join(dir, `instance-${++instances}`),
+    JWT_SECRET: 'k'.repeat(32),
+    OPENAI_API_KEY: 'unused',
+    // Nothing listens here: a call that reached the network would fail the test.
+    OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+    EMBEDDING_DIMS: String(DIMS),
+  });
+  const mem0 = await import('mem0ai/oss');
+  registerSqliteVecStore(mem0);
+  return new mem0.Memory({ ...buildMem0Config(config), ...overrides });
+}
+
+const internals = (memory: Memory) => memory as unknown as Private;
+
+function installedVersion(): string {
+  // dist/oss/index.js → the package root (its package.json is not in the exports map).
+  const root = join(dirname(require.resolve('mem0ai/oss')), '..', '..');
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string })
+    .version;
+}
+
+/** A deterministic unit vector per text: equal texts embed alike, others differ. */
+function embedding(text: string): number[] {
+  const bytes = createHash('sha256').update(text).digest();
+  const vector = Array.from({ length: DIMS }, (_, i) => bytes[i] - 127.5);
+  const norm = Math.hypot(...vector);
+  return vector.map((v) => v / norm);
+}
+
+function columns(sql: Sqlite, table: string): string[] {
+  return (sql.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map(
+    (c) => c.name,
+  );
+}
+
+const facts = (...texts: string[]) =>
+  JSON.stringify({
+    memory: texts.map((text, i) => ({ id: String(i), text, attributed_to: 'user' })),
+  });
+
+/**
+ * Replaces the model and the embedder with local stand-ins, before the fact cap wraps the model
+ * client (as createMem0 does); `learn` then adds a turn whose extraction answers `answer`.
+ */
+function withStandIns(memory: Memory) {
+  const answers: string[] = [];
+  const own = internals(memory);
+  own.llm.generateResponse = () => Promise.resolve(answers.shift() ?? '{"memory": []}');
+  own.embedder = {
+    embed: (text) => Promise.resolve(embedding(text)),
+    embedBatch: (texts) => Promise.resolve(texts.map(embedding)),
+  };
+  capExtractedFacts(memory);
+  return (userId: string, answer: string, max = Number.MAX_SAFE_INTEGER) => {
+    answers.push(answer);
+    return withFactCap(max, () =>
+      memory.add([{ role: 'user', content: 'Something about me.' }], {
+        userId,
+        metadata: { session_id: 's1' },
+      }),
+    );
+  };
+}
+
+const ids = async (memory: Memory, userId: string) =>
+  (await memory.getAll({ filters: { user_id: userId } })).results.map((m) => m.id);
+
+describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVersion()})`, () => {
+  it(`is the mem0ai version they were last checked against (${CHECKED_VERSION})`, () => {
+    const installed = installedVersion();
+    if (installed !== CHECKED_VERSION) {
+      throw new Error(
+        `mem0ai ${installed} is installed; mem0-internals.ts was checked against ` +
+          `${CHECKED_VERSION}. Read this file's other results, mend mem0-internals.ts, then ` +
+          'move CHECKED_VERSION.',
+      );
+    }
+  });
+
+  it('has the private fields and method shapes relied on', async () => {
+    const memory = internals(await createMemory());
+    expect(typeof memory.llm.generateResponse).toBe('function');
+    for (const method of ['list', 'delete', 'purgeDeleted'] as const) {
+      expect([method, typeof memory.vectorStore[method]]).toEqual([method, 'function']);
+    }
+    const entities = await memory.getEntityStore();
+    expect(typeof entities.list).toBe('function');
+    expect(typeof entities.delete).toBe('function');
+    // The SQLite history store: a better-sqlite3 handle as `db.db`.
+    const sql = memory.db.db!;
+    for (const method of ['prepare', 'transaction', 'pragma'] as const) {
+      expect([method, typeof sql[method]]).toEqual([method, 'function']);
+    }
+    expect(columns(sql, 'memory_history')).toEqual(
+      expect.arrayContaining(['memory_id', 'previous_value', 'new_value', 'action']),
+    );
+    expect(columns(sql, 'messages')).toEqual(
+      expect.arrayContaining(['session_scope', 'role', 'content']),
+    );
+  });
+
+  it('keeps the other history providers where erasure looks for them', async () => {
+    const inMemory = internals(await createMemory({ historyStore: { provider: 'memory' } }));
+    expect(inMemory.db.memoryStore).toBeInstanceOf(Map);
+    const none = internals(await createMemory({ disableHistory: true }));
+    expect(none.db.constructor.name).toBe('DummyHistoryManager');
+  });
+
+  it('lets the history file be tuned: WAL and the synchronous setting', async () => {
+    const memory = await createMemory();
+    tuneHistoryFile(memory, 'NORMAL');
+    const sql = internals(memory).db.db!;
+    expect(sql.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(sql.pragma('synchronous', { simple: true })).toBe(1);
+  });
+
+  it.each([
+    ['in memory', 1, { historyStore: { provider: 'memory', config: {} } }],
+    ['switched off', 0, { disableHistory: true }],
+  ])('erases with the history %s', async (_name, rowsPerMemory, overrides) => {
+    const memory = await createMemory(overrides);
+    const learn = withStandIns(memory);
+    await learn(ALICE, facts('Alice Moreau lives in Porto.'));
+    await learn(BOB, facts('Bob Lindqvist lives in Oslo.'));
+    const [alice] = await ids(memory, ALICE);
+    const [bob] = await ids(memory, BOB);
+    expect(await memory.history(alice)).toHaveLength(rowsPerMemory);
+    expect(await eraseUser(memory, ALICE)).toBe(1);
+    expect(await memory.history(alice)).toEqual([]);
+    expect(await ids(memory, ALICE)).toEqual([]);
+    expect(await memory.history(bob)).toHaveLength(rowsPerMemory);
+  });
+
+  describe('with the SQLite history', () => {
+    let memory: Memory;
+    let learn: ReturnType<typeof withStandIns>;
+
+    beforeAll(async () => {
+      memory = await createMemory();
+      learn = withStandIns(memory);
+    });
+
+    const sql = () => internals(memory).db.db!;
+    const historyRows = (memoryIds: string[]) =>
+      memoryIds.flatMap((id) =>
+        sql().prepare('SELECT new_value FROM memory_history WHERE memory_id = ?').all(id),
+      );
+    const scopes = () =>
+      (
+        sql().prepare('SELECT session_scope FROM messages').all() as { session_scope: string }[]
+      ).map((r) => r.session_scope);
+    const entityRows = async (userId: string) =>
+      (await (await internals(memory).getEntityStore()).list({ user_id: userId }, 100))[0];
+
+    it('reads the extraction answer `{"memory": [...]}` through the private llm: the cap holds', async () => {
+      const stored = await learn(
+        ALICE,
+        facts(
+          'Alice Moreau lives in Porto.',
+          'Alice Moreau works at Acme Shipping.',
+          'I own gadget 3.',
+          'I own gadget 4.',
+        ),
+        2,
+      );
+      expect(stored.results.map((m) => m.memory)).toEqual([
+        'Alice Moreau lives in Porto.',
+        'Alice Moreau works at Acme Shipping.',
+      ]);
+      await learn(BOB, facts('Bob Lindqvist lives in Oslo.'));
+      expect(await ids(memory, ALICE)).toHaveLength(2);
+    });
+
+    it('counts through the vector store’s list', async () => {
+      expect(await countMemories(memory, ALICE, 10)).toBe(2);
+      expect(await countMemories(memory, BOB, 10)).toBe(1);
+    });
+
+    it('keeps history by memory id, raw messages by a scope ending in user_id=, entities by user', async () => {
+      expect(historyRows(await ids(memory, ALICE))).toHaveLength(2);
+      expect(scopes()).toEqual(expect.arrayContaining([`user_id=${ALICE}`, `user_id=${BOB}`]));
+      expect((await entityRows(ALICE)).length).toBeGreaterThan(0);
+    });
+
+    it('deletes a memory with its history', async () => {
+      const [first] = await ids(memory, ALICE);
+      await deleteMemory(memory, first);
+      expect(await memory.get(first)).toBeNull();
+      expect(historyRows([first])).toEqual([]);
+      await learn(ALICE, facts('Alice Moreau has a cat named Miso.'));
+    });
+
+    it('erases a user from every private store, and nobody else', async () => {
+      const alice = await ids(memory, ALICE);
+      const bob = await ids(memory, BOB);
+      expect(await eraseUser(memory, ALICE)).toBe(alice.length);
+      expect(await ids(memory, ALICE)).toEqual([]);
+      expect(historyRows(alice)).toEqual([]);
+      expect(scopes()).not.toContain(`user_id=${ALICE}`);
+      expect(await entityRows(ALICE)).toEqual([]);
+
+      expect(await ids(memory, BOB)).toEqual(bob);
+      expect(historyRows(bob)).toHaveLength(1);
+      expect(scopes()).toContain(`user_id=${BOB}`);
+      expect((await entityRows(BOB)).length).toBeGreaterThan(0);
+    });
+  });
+});

@@ -1,0 +1,160 @@
+import type { Memory } from 'mem0ai/oss';
+
+import { currentFactCap, keepFirstFacts } from './fact-cap';
+
+/**
+ * Everything this project reads or erases behind Mem0's public API, in one place, because Mem0's
+ * types mark it private and an upgrade may change it without notice. What is relied on here is
+ * pinned against the installed Mem0 by mem0-internals.contract.spec.ts: read that test before
+ * upgrading mem0ai, and extend it with anything added here. Loaded by the search thread too, so
+ * it imports nothing through the @app aliases.
+ */
+interface Mem0Private {
+  /** The history store: SQLiteManager, MemoryHistoryManager or DummyHistoryManager. */
+  db: unknown;
+  llm: { generateResponse: (...args: never[]) => unknown };
+  vectorStore: Mem0VectorStore;
+  getEntityStore(): Promise<Mem0VectorStore>;
+}
+
+interface Mem0VectorStore {
+  list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
+  delete(id: string): Promise<void>;
+  /** Only our sqlite-vec store: drops the deleted rows' words from its keyword index. */
+  purgeDeleted?(): Promise<void>;
+}
+
+interface SqliteHandle {
+  prepare(sql: string): { run(...params: unknown[]): unknown };
+  transaction(fn: () => void): () => void;
+}
+
+const LIST_LIMIT = 10_000;
+
+const internals = (memory: Memory) => memory as unknown as Mem0Private;
+
+/**
+ * Mem0 opens its SQLite history file with a rollback journal that syncs every write to the disk,
+ * on the event loop. A write-ahead log with the app's SQLITE_SYNCHRONOUS setting makes those
+ * writes cheap, like the app's own database. Other history stores are left alone.
+ */
+export function tuneHistoryFile(memory: Memory, synchronous: string): void {
+  const sql = (internals(memory).db as { db?: { pragma?: (source: string) => unknown } }).db;
+  if (typeof sql?.pragma !== 'function') return;
+  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') throw new Error('Bad synchronous mode');
+  sql.pragma('journal_mode = WAL');
+  sql.pragma(`synchronous = ${synchronous}`);
+}
+
+/**
+ * Mem0 embeds and stores every fact its extraction prompt returns: one long turn of 350 "I own
+ * gadget N" lines became 352 memories. There is no setting for it, so the instance's model
+ * client is wrapped: inside `withFactCap`, an answer holding a `memory` array keeps its first
+ * `max` facts before Mem0 reads it. Depends on the private `llm` field and on the extraction
+ * answer shape `{"memory": [...]}`.
+ */
+export function capExtractedFacts(memory: Memory): void {
+  const { llm } = internals(memory);
+  const generate = llm.generateResponse.bind(llm);
+  llm.generateResponse = async (...args: never[]) => {
+    const response: unknown = await generate(...args);
+    const max = currentFactCap();
+    return max === undefined || typeof response !== 'string'
+      ? response
+      : keepFirstFacts(response, max);
+  };
+}
+
+/** How many memories the user has, counted up to `atMost` (enough to compare with a cap). */
+export async function countMemories(
+  memory: Memory,
+  userId: string,
+  atMost: number,
+): Promise<number> {
+  const { vectorStore } = internals(memory);
+  const filters = { user_id: userId };
+  // Some stores answer the total with a page (ours: one indexed count), others only the page's
+  // length: a total larger than a one-row page is a real total.
+  const [first, total] = await vectorStore.list(filters, 1);
+  if (total > first.length) return total;
+  const [rows, pageTotal] = await vectorStore.list(filters, atMost);
+  return Math.max(rows.length, pageTotal);
+}
+
+/** Deletes the memory and its history, which would otherwise keep the text. */
+export async function deleteMemory(memory: Memory, memoryId: string): Promise<void> {
+  await memory.delete(memoryId);
+  purgeHistory(memory, [memoryId]);
+}
+
+/**
+ * Erases everything Mem0 holds about a user; safe to run again after a failure. Mem0's own
+ * `delete`/`deleteAll` leave the text behind in the history store (every ADD/UPDATE row, plus a
+ * DELETE row carrying the old text, readable through `history(id)`) and in its `messages` table
+ * (the user's recent raw chat turns), and no public API removes either. So the history rows of
+ * each memory are purged first, then the vector, then the user's entity rows and stored
+ * messages. Each step finds its rows by user id, so a retry finishes what an interrupted attempt
+ * started. Needs no model call. Returns how many memories were erased.
+ */
+export async function eraseUser(memory: Memory, userId: string): Promise<number> {
+  const { vectorStore } = internals(memory);
+  let erased = 0;
+  for (;;) {
+    const { results } = await memory.getAll({ filters: { user_id: userId }, topK: LIST_LIMIT });
+    const ids = results.map((item) => item.id);
+    if (ids.length === 0) break;
+    purgeHistory(memory, ids);
+    for (const id of ids) await vectorStore.delete(id);
+    erased += ids.length;
+  }
+  const entities = await internals(memory).getEntityStore();
+  const [linked] = await entities.list({ user_id: userId }, LIST_LIMIT);
+  for (const row of linked) await entities.delete(row.id);
+  // A store with a keyword index (the embedded sqlite-vec one) drops the deleted words too.
+  for (const store of [vectorStore, entities]) await store.purgeDeleted?.();
+  purgeMessages(memory, userId);
+  return erased;
+}
+
+/**
+ * Mem0's history providers: SQLite (the default: `memory_history` and `messages` tables), an
+ * in-memory map, or none (`disableHistory`). Anything else cannot be erased here, so it throws
+ * and the deletion stays visible as pending or failed rather than silently incomplete.
+ */
+function historyStore(
+  memory: Memory,
+): { kind: 'sqlite'; sql: SqliteHandle } | { kind: 'map'; rows: Map<string, unknown> } | null {
+  const { db } = internals(memory);
+  const candidate = db as { db?: Partial<SqliteHandle>; memoryStore?: unknown };
+  if (typeof candidate.db?.prepare === 'function' && typeof candidate.db.transaction === 'function')
+    return { kind: 'sqlite', sql: candidate.db as SqliteHandle };
+  if (candidate.memoryStore instanceof Map)
+    return { kind: 'map', rows: candidate.memoryStore as Map<string, unknown> };
+  if ((db as object).constructor.name === 'DummyHistoryManager') return null;
+  throw new Error('This mem0 history store cannot be erased');
+}
+
+function purgeHistory(memory: Memory, memoryIds: string[]): void {
+  const store = historyStore(memory);
+  if (store?.kind === 'sqlite') {
+    const remove = store.sql.prepare('DELETE FROM memory_history WHERE memory_id = ?');
+    store.sql.transaction(() => memoryIds.forEach((id) => remove.run(id)))();
+  } else if (store?.kind === 'map') {
+    const ids = new Set(memoryIds);
+    for (const [key, row] of store.rows) {
+      if (ids.has((row as { memory_id?: string }).memory_id ?? '')) store.rows.delete(key);
+    }
+  }
+}
+
+/** Mem0 keys the raw messages it keeps by a scope ending in `user_id=<id>` (keys sorted). */
+function purgeMessages(memory: Memory, userId: string): void {
+  const store = historyStore(memory);
+  if (store?.kind !== 'sqlite') return;
+  const scope = `user_id=${userId}`;
+  store.sql
+    .prepare(
+      'DELETE FROM messages WHERE session_scope = ? OR substr(session_scope, -length(?)) = ?',
+    )
+    .run(scope, `&${scope}`, `&${scope}`);
+}

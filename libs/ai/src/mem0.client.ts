@@ -1,0 +1,115 @@
+import { DomainError, ErrorCode } from '@app/common';
+import { AppConfig } from '@app/config';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { Memory } from 'mem0ai/oss';
+
+import { buildMem0Config } from './mem0-config';
+import { describeMem0Failure, Mem0Failure } from './mem0-failure';
+import { createMem0 } from './mem0-instance';
+import { Mem0Thread } from './mem0-thread';
+
+const UNAVAILABLE = 'The memory store is unavailable; try again';
+
+/**
+ * Mem0 itself: one instance on this thread, created on first use, and one search thread with an
+ * instance of its own (Mem0's search is mostly synchronous work, kept off the event loop). Every
+ * Mem0 failure leaves here as a DomainError. Knows nothing of users: MemoryStore checks them.
+ */
+@Injectable()
+export class Mem0Client implements OnApplicationShutdown {
+  private readonly logger = new Logger(Mem0Client.name);
+  private memory?: Promise<Memory>;
+  private searchThread?: Mem0Thread;
+  private initialized?: Promise<void>;
+  private closed = false;
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** Last in shutdown: turns still in flight during the shutdown hooks before it may search. */
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    const thread = this.searchThread;
+    this.searchThread = undefined;
+    await thread?.stop();
+  }
+
+  /** Mem0 needs the same OpenAI-compatible endpoint as the chat model. */
+  get configured(): boolean {
+    return this.config.openai.apiKey !== undefined || this.config.openai.baseUrl !== undefined;
+  }
+
+  /** Runs `operation` on this thread's instance. */
+  async run<T>(operation: (memory: Memory) => Promise<T>): Promise<T> {
+    const memory = await this.instance();
+    return this.call(() => operation(memory));
+  }
+
+  /** Searches on the search thread (started once this thread's instance has set the stores up). */
+  async search(userId: string, query: string, limit: number): Promise<unknown[]> {
+    await this.instance();
+    const thread = await this.startedSearchThread();
+    return this.call(() => thread.search(userId, query, limit));
+  }
+
+  /** Touches the vector store without any model call; throws when it is unusable. */
+  async ping(): Promise<void> {
+    const memory = await this.instance();
+    await memory.getAll({ filters: { user_id: '00000000-0000-4000-8000-000000000000' }, topK: 1 });
+  }
+
+  private async startedSearchThread(): Promise<Mem0Thread> {
+    this.initialized ??= this.call(() => this.ping()).catch((error: unknown) => {
+      this.initialized = undefined;
+      throw error;
+    });
+    await this.initialized;
+    if (this.closed) throw new DomainError(ErrorCode.Unavailable, UNAVAILABLE);
+    // The thread only searches: the one-time import stays with this thread's instance.
+    this.searchThread ??= new Mem0Thread({
+      mem0Config: withoutImport(buildMem0Config(this.config)),
+      synchronous: this.config.database.sqliteSynchronous,
+    });
+    return this.searchThread;
+  }
+
+  private instance(): Promise<Memory> {
+    if (!this.configured) {
+      throw new DomainError(
+        ErrorCode.NotConfigured,
+        'Memory is not available: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)',
+      );
+    }
+    this.memory ??= createMem0(
+      buildMem0Config(this.config),
+      this.config.database.sqliteSynchronous,
+    );
+    return this.memory;
+  }
+
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      this.logger.warn({ err: error }, 'Memory store call failed');
+      throw answerFor(describeMem0Failure(error));
+    }
+  }
+}
+
+/** A failed model or embedding request is the upstream's fault (502); anything else is ours. */
+export function answerFor(failure: Mem0Failure): DomainError {
+  if (failure.status === undefined) return new DomainError(ErrorCode.Unavailable, UNAVAILABLE);
+  return new DomainError(
+    ErrorCode.UpstreamFailed,
+    failure.name === 'LLMError'
+      ? 'The model service failed; try again'
+      : 'The embedding service failed; try again',
+  );
+}
+
+function withoutImport(built: Record<string, unknown>): Record<string, unknown> {
+  const vectorStore = built.vectorStore as { config?: Record<string, unknown> } | undefined;
+  if (vectorStore?.config) delete vectorStore.config.migrateFrom;
+  return built;
+}

@@ -142,7 +142,7 @@ export class MemoryStore implements OnApplicationShutdown {
     const memory = await this.mem0(userId);
     await this.call(() => memory.update(memoryId, { text }));
     const updated = await this.get(userId, memoryId);
-    if (!updated) throw new DomainError(ErrorCode.NotFound, 'Memory not found');
+    if (!updated) throw new DomainError(ErrorCode.MemoryNotFound, 'Memory not found');
     return updated;
   }
 
@@ -222,7 +222,10 @@ export class MemoryStore implements OnApplicationShutdown {
     });
     await this.initialized;
     if (this.closed) {
-      throw new DomainError(ErrorCode.Unavailable, 'The memory store is unavailable; try again');
+      throw new DomainError(
+        ErrorCode.MemoryStoreUnavailable,
+        'The memory store is unavailable; try again',
+      );
     }
     // The thread only searches: the one-time import stays with the main instance.
     this.searchThread ??= new Mem0Thread({
@@ -234,7 +237,7 @@ export class MemoryStore implements OnApplicationShutdown {
 
   private async requireOwn(userId: string, memoryId: string): Promise<void> {
     if (!(await this.get(userId, memoryId))) {
-      throw new DomainError(ErrorCode.NotFound, 'Memory not found');
+      throw new DomainError(ErrorCode.MemoryNotFound, 'Memory not found');
     }
   }
 
@@ -247,7 +250,7 @@ export class MemoryStore implements OnApplicationShutdown {
   private instance(): Promise<Memory> {
     if (!this.configured) {
       throw new DomainError(
-        ErrorCode.NotConfigured,
+        ErrorCode.ModelNotConfigured,
         'Memory is not available: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)',
       );
     }
@@ -268,10 +271,13 @@ export class MemoryStore implements OnApplicationShutdown {
       const failure = error as { name?: string; status?: unknown; cause?: { status?: unknown } };
       const status = failure.status ?? failure.cause?.status;
       if (typeof status !== 'number') {
-        throw new DomainError(ErrorCode.Unavailable, 'The memory store is unavailable; try again');
+        throw new DomainError(
+          ErrorCode.MemoryStoreUnavailable,
+          'The memory store is unavailable; try again',
+        );
       }
       throw new DomainError(
-        ErrorCode.UpstreamFailed,
+        ErrorCode.ModelFailed,
         failure.name === 'LLMError'
           ? 'The model service failed; try again'
           : 'The embedding service failed; try again',

@@ -1,4 +1,4 @@
-import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
+import { AuthenticatedUser, ErrorCode } from '@app/common';
 import { MemoryJob, User } from '@app/database';
 
 import { MemoryJobWorker } from '../memory-jobs/memory-job.worker';
@@ -88,7 +88,7 @@ describe('AdminService', () => {
 
     it('refuses an empty change', async () => {
       await expect(service.updateUser(caller, 'u1', {})).rejects.toMatchObject({
-        code: ErrorCode.BadRequest,
+        code: ErrorCode.ValidationFailed,
       });
       expect(users.updateAccess).not.toHaveBeenCalled();
     });
@@ -96,9 +96,10 @@ describe('AdminService', () => {
     it.each([[{ disabled: true }], [{ role: 'user' as const }]])(
       'refuses to let an admin lock themself out: %p',
       async (changes) => {
-        await expect(service.updateUser(caller, caller.id, changes)).rejects.toThrow(
-          new DomainError(ErrorCode.Conflict, 'You cannot disable or demote yourself'),
-        );
+        await expect(service.updateUser(caller, caller.id, changes)).rejects.toMatchObject({
+          code: ErrorCode.CannotChangeSelf,
+          message: 'You cannot disable or demote yourself',
+        });
         expect(users.updateAccess).not.toHaveBeenCalled();
       },
     );
@@ -115,14 +116,14 @@ describe('AdminService', () => {
   describe('retryMemoryJob', () => {
     it('answers 404 for an unknown job', async () => {
       await expect(service.retryMemoryJob('nope')).rejects.toMatchObject({
-        code: ErrorCode.NotFound,
+        code: ErrorCode.JobNotFound,
       });
     });
 
     it.each(['pending', 'running'] as const)('refuses a %s job', async (status) => {
       jobs.findById.mockResolvedValue({ ...failedJob, status });
       await expect(service.retryMemoryJob('j1')).rejects.toMatchObject({
-        code: ErrorCode.Conflict,
+        code: ErrorCode.JobNotFailed,
       });
       expect(jobs.retryFailed).not.toHaveBeenCalled();
     });
@@ -131,7 +132,7 @@ describe('AdminService', () => {
       jobs.findById.mockResolvedValue(failedJob);
       jobs.retryFailed.mockResolvedValue(false);
       await expect(service.retryMemoryJob('j1')).rejects.toMatchObject({
-        code: ErrorCode.Conflict,
+        code: ErrorCode.JobNotFailed,
       });
       expect(worker.wake).not.toHaveBeenCalled();
     });

@@ -32,10 +32,10 @@ export class AdminService {
     changes: AccessChanges,
   ): Promise<AdminUserDto> {
     if (changes.role === undefined && changes.disabled === undefined) {
-      throw new DomainError(ErrorCode.BadRequest, 'Give at least one of role, disabled');
+      throw new DomainError(ErrorCode.ValidationFailed, 'Give at least one of role, disabled');
     }
     if (userId === caller.id && (changes.disabled === true || changes.role === 'user')) {
-      throw new DomainError(ErrorCode.Conflict, 'You cannot disable or demote yourself');
+      throw new DomainError(ErrorCode.CannotChangeSelf, 'You cannot disable or demote yourself');
     }
     const user = await this.users.updateAccess(userId, changes);
     const counts = await this.sessions.countsForUsers([user.id]);
@@ -71,10 +71,10 @@ export class AdminService {
   /** A failed job runs again from scratch: pending now, with a fresh set of attempts. */
   async retryMemoryJob(jobId: string): Promise<MemoryJobDto> {
     const job = await this.memoryJobs.findById(jobId);
-    if (!job) throw new DomainError(ErrorCode.NotFound, 'Memory job not found');
+    if (!job) throw new DomainError(ErrorCode.JobNotFound, 'Memory job not found');
     const now = new Date();
     if (job.status !== 'failed' || !(await this.memoryJobs.retryFailed(job.id, now))) {
-      throw new DomainError(ErrorCode.Conflict, 'Only a failed memory job can be retried');
+      throw new DomainError(ErrorCode.JobNotFailed, 'Only a failed memory job can be retried');
     }
     this.worker.wake();
     return MemoryJobDto.from({

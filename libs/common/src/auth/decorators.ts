@@ -1,13 +1,13 @@
 import {
   applyDecorators,
-  BadRequestException,
   createParamDecorator,
   ExecutionContext,
-  ForbiddenException,
   SetMetadata,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 
+import { DomainError } from '../errors/domain-error';
+import { ErrorCode } from '../errors/error-codes';
 import { canonicalUuid } from '../http/uuid';
 import type { AuthenticatedUser } from './authenticated-user';
 
@@ -49,8 +49,10 @@ export const SelfUserId = createParamDecorator(
       params: Record<string, string>;
     }>();
     const id = canonicalUuid(request.params[name]);
-    if (id === null) throw new BadRequestException(`${name} must be a UUID`);
-    if (id !== request.user.id) throw new ForbiddenException('You can only access your own data');
+    if (id === null) throw new DomainError(ErrorCode.ValidationFailed, `${name} must be a UUID`);
+    if (id !== request.user.id) {
+      throw new DomainError(ErrorCode.NotYourData, 'You can only access your own data');
+    }
     return request.user.id;
   },
 );

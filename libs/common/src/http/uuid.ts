@@ -1,7 +1,10 @@
-import { applyDecorators, BadRequestException, Param, PipeTransform } from '@nestjs/common';
+import { applyDecorators, Param, PipeTransform } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsUUID } from 'class-validator';
+
+import { DomainError } from '../errors/domain-error';
+import { ErrorCode } from '../errors/error-codes';
 
 const UUID_PATTERNS = {
   any: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
@@ -42,7 +45,7 @@ class CanonicalUuidPipe implements PipeTransform<unknown, string> {
     const id = canonicalUuid(value, this.options.version);
     if (id !== null) return id;
     if (this.options.keepMalformed && typeof value === 'string') return value;
-    throw new BadRequestException(`${this.name} must be a UUID`);
+    throw new DomainError(ErrorCode.ValidationFailed, `${this.name} must be a UUID`);
   }
 }
 

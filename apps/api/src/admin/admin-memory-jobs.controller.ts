@@ -1,4 +1,4 @@
-import { Authenticated, UuidParam } from '@app/common';
+import { Authenticated, Page, PageOf, UuidParam } from '@app/common';
 import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 
-import { AdminMemoryJobsQueryDto, MemoryJobDto, MemoryJobPageDto } from './admin.dto';
+import { AdminMemoryJobDto, AdminMemoryJobsQueryDto } from './admin.dto';
 import { AdminService } from './admin.service';
 
 @ApiTags('admin')
@@ -18,9 +18,9 @@ export class AdminMemoryJobsController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  @ApiOkResponse({ type: MemoryJobPageDto, description: 'Newest first' })
+  @ApiOkResponse({ type: PageOf(AdminMemoryJobDto), description: 'Newest first' })
   @ApiBadRequestResponse({ description: 'Unknown status, malformed user_id or paging' })
-  list(@Query() query: AdminMemoryJobsQueryDto): Promise<MemoryJobPageDto> {
+  list(@Query() query: AdminMemoryJobsQueryDto): Promise<Page<AdminMemoryJobDto>> {
     return this.admin.listMemoryJobs(
       { status: query.status, userId: query.user_id },
       query.limit,
@@ -30,10 +30,10 @@ export class AdminMemoryJobsController {
 
   @Post(':job_id/retry')
   @HttpCode(200)
-  @ApiOkResponse({ type: MemoryJobDto, description: 'The job, pending again with 0 attempts' })
+  @ApiOkResponse({ type: AdminMemoryJobDto, description: 'The job, pending again with 0 attempts' })
   @ApiNotFoundResponse({ description: 'No such job' })
   @ApiConflictResponse({ description: 'The job is not failed' })
-  retry(@UuidParam('job_id') jobId: string): Promise<MemoryJobDto> {
+  retry(@UuidParam('job_id') jobId: string): Promise<AdminMemoryJobDto> {
     return this.admin.retryMemoryJob(jobId);
   }
 }

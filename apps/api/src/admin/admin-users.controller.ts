@@ -2,6 +2,8 @@ import {
   Authenticated,
   AuthenticatedUser,
   AuthUser,
+  Page,
+  PageOf,
   PaginationQueryDto,
   UuidParam,
 } from '@app/common';
@@ -14,7 +16,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 
-import { AdminUserDto, AdminUserPageDto, UpdateUserByAdminDto } from './admin.dto';
+import { AdminUserDto, UpdateUserByAdminDto } from './admin.dto';
 import { AdminService } from './admin.service';
 
 @ApiTags('admin')
@@ -24,8 +26,8 @@ export class AdminUsersController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  @ApiOkResponse({ type: AdminUserPageDto })
-  list(@Query() page: PaginationQueryDto): Promise<AdminUserPageDto> {
+  @ApiOkResponse({ type: PageOf(AdminUserDto) })
+  list(@Query() page: PaginationQueryDto): Promise<Page<AdminUserDto>> {
     return this.admin.listUsers(page.limit, page.offset);
   }
 

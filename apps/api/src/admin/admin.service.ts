@@ -7,7 +7,7 @@ import { MemoryJobsRepository } from '../memory-jobs/memory-jobs.repository';
 import { SessionDto } from '../sessions/dto/session.dto';
 import { SessionsService } from '../sessions/sessions.service';
 import { AccessChanges, UsersService } from '../users/users.service';
-import { AdminSessionDto, AdminUserDto, MemoryJobDto } from './admin.dto';
+import { AdminMemoryJobDto, AdminSessionDto, AdminUserDto } from './admin.dto';
 
 @Injectable()
 export class AdminService {
@@ -63,13 +63,13 @@ export class AdminService {
     filter: { status?: MemoryJobStatus; userId?: string },
     limit: number,
     offset: number,
-  ): Promise<Page<MemoryJobDto>> {
+  ): Promise<Page<AdminMemoryJobDto>> {
     const [jobs, total] = await this.memoryJobs.findPage(filter, limit, offset);
-    return { items: jobs.map((j) => MemoryJobDto.from(j)), total, limit, offset };
+    return { items: jobs.map((j) => AdminMemoryJobDto.from(j)), total, limit, offset };
   }
 
   /** A failed job runs again from scratch: pending now, with a fresh set of attempts. */
-  async retryMemoryJob(jobId: string): Promise<MemoryJobDto> {
+  async retryMemoryJob(jobId: string): Promise<AdminMemoryJobDto> {
     const job = await this.memoryJobs.findById(jobId);
     if (!job) throw new DomainError(ErrorCode.JobNotFound, 'Memory job not found');
     const now = new Date();
@@ -77,7 +77,7 @@ export class AdminService {
       throw new DomainError(ErrorCode.JobNotFailed, 'Only a failed memory job can be retried');
     }
     this.worker.wake();
-    return MemoryJobDto.from({
+    return AdminMemoryJobDto.from({
       ...job,
       status: 'pending',
       attempts: 0,

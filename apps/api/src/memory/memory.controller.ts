@@ -2,6 +2,8 @@ import {
   Authenticated,
   AuthenticatedUser,
   AuthUser,
+  Page,
+  PageOf,
   PaginationQueryDto,
   UuidParam,
 } from '@app/common';
@@ -21,7 +23,6 @@ import {
   MemoryDto,
   MemoryHistoryDto,
   MemoryJobListDto,
-  MemoryPageDto,
   MemorySearchResultsDto,
   MemorySummaryDto,
   SearchMemoriesDto,
@@ -69,11 +70,11 @@ export class MemoryController {
   }
 
   @Get()
-  @ApiOkResponse({ type: MemoryPageDto })
+  @ApiOkResponse({ type: PageOf(MemoryDto), description: 'Newest first' })
   list(
     @AuthUser() user: AuthenticatedUser,
     @Query() page: PaginationQueryDto,
-  ): Promise<MemoryPageDto> {
+  ): Promise<Page<MemoryDto>> {
     return this.memories.listForUser(user.id, page.limit, page.offset);
   }
 

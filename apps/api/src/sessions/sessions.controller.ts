@@ -1,4 +1,11 @@
-import { Authenticated, PaginationQueryDto, SelfUserId, UuidParam } from '@app/common';
+import {
+  Authenticated,
+  Page,
+  PageOf,
+  PaginationQueryDto,
+  SelfUserId,
+  UuidParam,
+} from '@app/common';
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -11,13 +18,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 
-import {
-  CreateSessionDto,
-  MessagePageDto,
-  RenameSessionDto,
-  SessionDto,
-  SessionPageDto,
-} from './dto/session.dto';
+import { CreateSessionDto, MessageDto, RenameSessionDto, SessionDto } from './dto/session.dto';
 import { RateLimit } from '../throttling/rate-limit.decorators';
 import { SessionsService } from './sessions.service';
 
@@ -32,8 +33,8 @@ export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
 
   @Get()
-  @ApiOkResponse({ type: SessionPageDto, description: 'Newest activity first' })
-  list(@SelfUserId() userId: string, @Query() page: PaginationQueryDto): Promise<SessionPageDto> {
+  @ApiOkResponse({ type: PageOf(SessionDto), description: 'Newest activity first' })
+  list(@SelfUserId() userId: string, @Query() page: PaginationQueryDto): Promise<Page<SessionDto>> {
     return this.sessions.listForUser(userId, page.limit, page.offset);
   }
 
@@ -73,13 +74,13 @@ export class SessionsController {
   }
 
   @Get(':session_id/messages')
-  @ApiOkResponse({ type: MessagePageDto, description: 'Oldest first' })
+  @ApiOkResponse({ type: PageOf(MessageDto), description: 'Oldest first' })
   @ApiNotFoundResponse({ description: 'No such session of the caller' })
   messages(
     @SelfUserId() userId: string,
     @SessionId() sessionId: string,
     @Query() page: PaginationQueryDto,
-  ): Promise<MessagePageDto> {
+  ): Promise<Page<MessageDto>> {
     return this.sessions.messagesForUser(userId, sessionId, page.limit, page.offset);
   }
 }

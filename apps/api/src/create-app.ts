@@ -1,8 +1,10 @@
 import {
   BEARER_AUTH_NAME,
+  documentErrors,
   ErrorBody,
   errorBody,
   ErrorCode,
+  ErrorResponseDto,
   fromFrameworkError,
   FrameworkError,
   internalErrorBody,
@@ -173,14 +175,21 @@ function isDocsPath(url: string): boolean {
 }
 
 function setUpOpenApi(app: INestApplication): void {
-  const document = SwaggerModule.createDocument(
+  const built = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle(APP_NAME)
-      .setDescription('Chatbot backend with persistent per-user memory')
+      .setDescription(
+        'Chatbot backend with persistent per-user memory. Every error answer has the shape ' +
+          'ErrorResponseDto; branch on its `code` (ErrorCode lists them all with their status).',
+      )
       .setVersion(APP_VERSION)
+      .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+      .addServer('/', 'The server that serves this document')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_AUTH_NAME)
       .build(),
+    { extraModels: [ErrorResponseDto] },
   );
+  const document = documentErrors(built, BEARER_AUTH_NAME);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

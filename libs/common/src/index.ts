@@ -1,6 +1,7 @@
 export * from './auth/authenticated-user';
 export * from './auth/decorators';
 export * from './errors/all-exceptions.filter';
+export * from './errors/api-errors';
 export * from './errors/domain-error';
 export * from './errors/error-codes';
 export * from './http/pagination';

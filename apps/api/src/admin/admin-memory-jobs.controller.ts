@@ -1,12 +1,6 @@
-import { Authenticated, Page, PageOf, UuidParam } from '@app/common';
+import { ApiErrors, Authenticated, ErrorCode, Page, PageOf, UuidParam } from '@app/common';
 import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { AdminMemoryJobDto, AdminMemoryJobsQueryDto } from './admin.dto';
 import { AdminService } from './admin.service';
@@ -18,8 +12,11 @@ export class AdminMemoryJobsController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
+  @ApiOperation({
+    operationId: 'adminListMemoryJobs',
+    summary: 'List memory extraction jobs, by status or user',
+  })
   @ApiOkResponse({ type: PageOf(AdminMemoryJobDto), description: 'Newest first' })
-  @ApiBadRequestResponse({ description: 'Unknown status, malformed user_id or paging' })
   list(@Query() query: AdminMemoryJobsQueryDto): Promise<Page<AdminMemoryJobDto>> {
     return this.admin.listMemoryJobs(
       { status: query.status, userId: query.user_id },
@@ -30,9 +27,9 @@ export class AdminMemoryJobsController {
 
   @Post(':job_id/retry')
   @HttpCode(200)
+  @ApiOperation({ operationId: 'adminRetryMemoryJob', summary: 'Run a failed memory job again' })
   @ApiOkResponse({ type: AdminMemoryJobDto, description: 'The job, pending again with 0 attempts' })
-  @ApiNotFoundResponse({ description: 'No such job' })
-  @ApiConflictResponse({ description: 'The job is not failed' })
+  @ApiErrors(ErrorCode.JobNotFound, ErrorCode.JobNotFailed)
   retry(@UuidParam('job_id') jobId: string): Promise<AdminMemoryJobDto> {
     return this.admin.retryMemoryJob(jobId);
   }

@@ -1,6 +1,6 @@
 import { Authenticated, Page, PageOf } from '@app/common';
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { AdminSessionDto, AdminSessionsQueryDto } from './admin.dto';
 import { AdminService } from './admin.service';
@@ -12,8 +12,11 @@ export class AdminSessionsController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
+  @ApiOperation({
+    operationId: 'adminListSessions',
+    summary: 'List the sessions of every user, or of one',
+  })
   @ApiOkResponse({ type: PageOf(AdminSessionDto), description: 'Newest activity first' })
-  @ApiBadRequestResponse({ description: 'Malformed user_id or paging' })
   list(@Query() query: AdminSessionsQueryDto): Promise<Page<AdminSessionDto>> {
     return this.admin.listSessions({ userId: query.user_id }, query.limit, query.offset);
   }

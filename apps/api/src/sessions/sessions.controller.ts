@@ -1,5 +1,7 @@
 import {
+  ApiErrors,
   Authenticated,
+  ErrorCode,
   Page,
   PageOf,
   PaginationQueryDto,
@@ -8,12 +10,10 @@ import {
 } from '@app/common';
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
@@ -27,12 +27,12 @@ const SessionId = () => UuidParam('session_id', { version: '4' });
 @ApiTags('sessions')
 @Authenticated()
 @ApiParam({ name: 'user_id', format: 'uuid', description: "The caller's own id" })
-@ApiForbiddenResponse({ description: "user_id is not the caller's id" })
 @Controller('api/v1/chat/:user_id/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listSessions', summary: 'Your sessions, newest activity first' })
   @ApiOkResponse({ type: PageOf(SessionDto), description: 'Newest activity first' })
   list(@SelfUserId() userId: string, @Query() page: PaginationQueryDto): Promise<Page<SessionDto>> {
     return this.sessions.listForUser(userId, page.limit, page.offset);
@@ -40,23 +40,25 @@ export class SessionsController {
 
   @Post()
   @RateLimit('sessions')
-  @ApiCreatedResponse({ type: SessionDto })
-  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
+  @ApiOperation({ operationId: 'createSession', summary: 'Start a session without a message' })
+  @ApiCreatedResponse({ type: SessionDto, description: 'The new, empty session' })
+  @ApiErrors(ErrorCode.AccountGone)
   async create(@SelfUserId() userId: string, @Body() dto: CreateSessionDto): Promise<SessionDto> {
     return SessionDto.from(await this.sessions.createForUser(userId, dto.title), 0);
   }
 
   @Get(':session_id')
-  @ApiOkResponse({ type: SessionDto })
-  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  @ApiOperation({ operationId: 'getSession', summary: 'One of your sessions' })
+  @ApiOkResponse({ type: SessionDto, description: 'The session' })
+  @ApiErrors(ErrorCode.SessionNotFound)
   show(@SelfUserId() userId: string, @SessionId() sessionId: string): Promise<SessionDto> {
     return this.sessions.showForUser(userId, sessionId);
   }
 
   @Patch(':session_id')
+  @ApiOperation({ operationId: 'renameSession', summary: 'Rename one of your sessions' })
   @ApiOkResponse({ type: SessionDto, description: 'Renamed; counts as activity' })
-  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
-  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  @ApiErrors(ErrorCode.SessionNotFound)
   rename(
     @SelfUserId() userId: string,
     @SessionId() sessionId: string,
@@ -67,15 +69,20 @@ export class SessionsController {
 
   @Delete(':session_id')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteSession', summary: 'Delete a session and its messages' })
   @ApiNoContentResponse({ description: 'Deleted with its messages; memories stay' })
-  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  @ApiErrors(ErrorCode.SessionNotFound)
   async remove(@SelfUserId() userId: string, @SessionId() sessionId: string): Promise<void> {
     await this.sessions.deleteForUser(userId, sessionId);
   }
 
   @Get(':session_id/messages')
+  @ApiOperation({
+    operationId: 'listSessionMessages',
+    summary: 'The messages of one of your sessions, oldest first',
+  })
   @ApiOkResponse({ type: PageOf(MessageDto), description: 'Oldest first' })
-  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  @ApiErrors(ErrorCode.SessionNotFound)
   messages(
     @SelfUserId() userId: string,
     @SessionId() sessionId: string,

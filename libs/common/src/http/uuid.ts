@@ -3,6 +3,7 @@ import { ApiParam } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsUUID } from 'class-validator';
 
+import { documentParameterErrors } from '../errors/api-errors';
 import { DomainError } from '../errors/domain-error';
 import { ErrorCode } from '../errors/error-codes';
 
@@ -64,6 +65,7 @@ export function UuidParam(name: string, options: UuidParamOptions = {}): Paramet
     param(target, key, index);
     const method = key === undefined ? undefined : Object.getOwnPropertyDescriptor(target, key);
     if (key !== undefined && method) doc(target, key, method);
+    if (!options.keepMalformed) documentParameterErrors(target, key, [ErrorCode.ValidationFailed]);
   };
 }
 

@@ -254,7 +254,9 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
       await chat(user, 'Hello there.');
       jest
         .spyOn(store, 'list')
-        .mockRejectedValue(new DomainError(ErrorCode.Unavailable, 'The memory store is down'));
+        .mockRejectedValue(
+          new DomainError(ErrorCode.MemoryStoreUnavailable, 'The memory store is down'),
+        );
       const res = await t.http().get(EXPORT).set(bearer(user.token)).expect(200);
       expect(res.body).toMatchObject({ memories: [], memories_status: 'unavailable' });
       expect(res.body.sessions).toHaveLength(1);
@@ -280,6 +282,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
         statusCode: 401,
         error: 'Unauthorized',
         message: 'Invalid password',
+        code: 'INVALID_CREDENTIALS',
       });
       await t.http().delete(ME).set(bearer(user.token)).send({}).expect(400);
       await t
@@ -322,6 +325,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
         statusCode: 409,
         error: 'Conflict',
         message: 'The last admin cannot delete themself',
+        code: 'LAST_ADMIN',
       });
       await t.http().get(ME).set(bearer(adminToken)).expect(200);
 
@@ -351,6 +355,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
         statusCode: 404,
         error: 'Not Found',
         message: 'User not found',
+        code: 'USER_NOT_FOUND',
       });
     });
 
@@ -365,6 +370,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
         statusCode: 409,
         error: 'Conflict',
         message: 'You cannot delete yourself',
+        code: 'CANNOT_CHANGE_SELF',
       });
       await t.http().delete(`${ADMIN_USERS}/${randomUUID()}`).set(bearer(adminToken)).expect(404);
       for (const bad of ['not-a-uuid', '*', "1'%20OR%20'1'='1", '0'.repeat(36)]) {
@@ -386,7 +392,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
       const down = jest
         .spyOn(store, 'eraseUser')
         .mockRejectedValue(
-          new DomainError(ErrorCode.Unavailable, 'The memory store is unavailable'),
+          new DomainError(ErrorCode.MemoryStoreUnavailable, 'The memory store is unavailable'),
         );
 
       await t.http().delete(`${ADMIN_USERS}/${user.id}`).set(bearer(adminToken)).expect(204);

@@ -120,6 +120,7 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
         statusCode: 403,
         error: 'Forbidden',
         message: 'Account is disabled',
+        code: 'ACCOUNT_DISABLED',
       });
       const wrong = await t
         .http()
@@ -172,6 +173,7 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
           statusCode: 409,
           error: 'Conflict',
           message: 'You cannot disable or demote yourself',
+          code: 'CANNOT_CHANGE_SELF',
         });
       }
       await patchUser(admin.id, { role: 'admin', disabled: false }).expect(200);
@@ -188,7 +190,11 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
     ])('refuses %s with 400', async (_name, body) => {
       const user = await registerUser(t, 'bad');
       const res = await patchUser(user.id, body).expect(400);
-      expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(res.body).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        code: 'VALIDATION_FAILED',
+      });
       await t.http().get(ME).set(bearer(user.token)).expect(200);
     });
 

@@ -128,7 +128,11 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
     ['unknown query field', '?sort=name'],
   ])('refuses %s with 400', async (_name, query) => {
     const res = await t.http().get(`${USERS}${query}`).set(bearer(adminToken)).expect(400);
-    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(res.body).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'VALIDATION_FAILED',
+    });
   });
 
   it('refuses a normal user with 403 and an anonymous caller with 401', async () => {
@@ -138,6 +142,7 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
       statusCode: 403,
       error: 'Forbidden',
       message: 'Admin role required',
+      code: 'ADMIN_REQUIRED',
     });
     await t.http().get(USERS).expect(401);
   });

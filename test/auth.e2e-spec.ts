@@ -80,19 +80,41 @@ describe.each(TEST_DATABASES)('auth on $name', (db) => {
         statusCode: 409,
         error: 'Conflict',
         message: 'Username is already taken',
+        code: 'USERNAME_TAKEN',
       });
       const byEmail = await t
         .http()
         .post(REGISTER)
         .send({ ...other, username: 'fresh_name', email: user.email.toUpperCase() })
         .expect(409);
-      expect(byEmail.body.message).toBe('Email is already registered');
+      expect(byEmail.body).toEqual({
+        statusCode: 409,
+        error: 'Conflict',
+        message: 'Email is already registered',
+        code: 'EMAIL_TAKEN',
+      });
+      // The same status, told apart by the code: a client can say which field to change.
+      expect(byName.body.code).not.toBe(byEmail.body.code);
+      const lookAlike = await t
+        .http()
+        .post(REGISTER)
+        .send({ ...other, username: user.username.replace('_', '.'), email: 'fresh2@example.com' })
+        .expect(409);
+      expect(lookAlike.body.code).toBe('USERNAME_TOO_SIMILAR');
+      const reserved = await t
+        .http()
+        .post(REGISTER)
+        .send({ ...other, username: 'admin', email: 'fresh3@example.com' })
+        .expect(409);
+      expect(reserved.body.code).toBe('USERNAME_RESERVED');
     });
 
-    it('answers concurrent duplicate registrations with one 201 and 409s', async () => {
+    it('answers concurrent duplicate registrations with one 201 and 409s that say which', async () => {
       const body = { username: 'racer', email: 'racer@example.com', password: 'long enough pw' };
       const results = await Promise.all([1, 2, 3].map(() => t.http().post(REGISTER).send(body)));
       expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+      const conflicts = results.filter((r) => r.status === 409).map((r) => r.body.code);
+      expect(conflicts).toEqual(['USERNAME_TAKEN', 'USERNAME_TAKEN']);
     });
 
     it.each([
@@ -134,7 +156,11 @@ describe.each(TEST_DATABASES)('auth on $name', (db) => {
         ...change,
       };
       const res = await t.http().post(REGISTER).send(body).expect(400);
-      expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(res.body).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        code: 'VALIDATION_FAILED',
+      });
     });
   });
 
@@ -173,6 +199,7 @@ describe.each(TEST_DATABASES)('auth on $name', (db) => {
         statusCode: 401,
         error: 'Unauthorized',
         message: 'Invalid username or password',
+        code: 'INVALID_CREDENTIALS',
       });
     });
 
@@ -239,6 +266,7 @@ describe.each(TEST_DATABASES)('auth on $name', (db) => {
           statusCode: 401,
           error: 'Unauthorized',
           message: 'Invalid or missing access token',
+          code: 'TOKEN_INVALID',
         });
       }
       // A correctly forged token is accepted, so the cases above fail for the reason they name.

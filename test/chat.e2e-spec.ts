@@ -212,9 +212,15 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
       statusCode: 400,
       error: 'Bad Request',
       message: 'user_id must be a UUID',
+      code: 'VALIDATION_FAILED',
     });
     const res = await send(b, { message: 'hi', session_id: sessionId }).expect(404);
-    expect(res.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'Session not found' });
+    expect(res.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'Session not found',
+      code: 'SESSION_NOT_FOUND',
+    });
     const messages = await t
       .http()
       .get(`${chatPath(a)}/sessions/${sessionId}/messages`)
@@ -234,6 +240,7 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
       statusCode: 502,
       error: 'Bad Gateway',
       message: 'The model service failed (status 500); try again',
+      code: 'MODEL_FAILED',
     });
     const messages = await t
       .http()
@@ -568,7 +575,11 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
   ])('refuses %s with 400', async (_name, body) => {
     const u = await registerUser(t);
     const res = await send(u, body).expect(400);
-    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(res.body).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'VALIDATION_FAILED',
+    });
   });
 
   it('accepts a message of exactly MAX_MESSAGE_CHARS characters', async () => {

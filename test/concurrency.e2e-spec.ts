@@ -353,6 +353,9 @@ describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
     );
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([201, ...Array<number>(19).fill(409)]);
+    // Whether a request lost the check or the insert, it is told which field was taken.
+    const codes = responses.filter((r) => r.status === 409).map((r) => r.body.code as string);
+    expect(new Set(codes)).toEqual(new Set(['USERNAME_TAKEN']));
     expect(await dataSource.getRepository(User).countBy({ username })).toBe(1);
   });
 

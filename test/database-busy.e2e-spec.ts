@@ -128,6 +128,7 @@ describe.each(TEST_DATABASES)('a database that stays busy, on $name', (db: TestD
       statusCode: 503,
       error: 'Service Unavailable',
       message: 'The database is busy with other requests; try again shortly',
+      code: 'DATABASE_BUSY',
     });
     expect(warn).toHaveBeenCalledWith(
       expect.objectContaining({ operation: 'chat.saveQuestion', attempt: 1 }),

@@ -18,7 +18,11 @@ describe.each(TEST_DATABASES)('HTTP behaviour on $name', (db) => {
       .set('Content-Type', 'application/json')
       .send('{"username": "x",')
       .expect(400);
-    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(res.body).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'MALFORMED_JSON',
+    });
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.js|node_modules|stack/i);
   });
 
@@ -39,6 +43,7 @@ describe.each(TEST_DATABASES)('HTTP behaviour on $name', (db) => {
       statusCode: 413,
       error: 'Payload Too Large',
       message: 'Request body is too large',
+      code: 'BODY_TOO_LARGE',
     });
   });
 
@@ -87,6 +92,7 @@ describe.each(TEST_DATABASES)('HTTP behaviour on $name', (db) => {
       statusCode: 400,
       error: 'Bad Request',
       message: 'Malformed JSON in request body',
+      code: 'MALFORMED_JSON',
     });
   });
 
@@ -124,6 +130,7 @@ describe.each(TEST_DATABASES)('HTTP behaviour on $name', (db) => {
       statusCode: 400,
       error: 'Bad Request',
       message: 'The request body must not use __proto__, or constructor with a prototype, as a key',
+      code: 'VALIDATION_FAILED',
     });
   });
 
@@ -133,6 +140,7 @@ describe.each(TEST_DATABASES)('HTTP behaviour on $name', (db) => {
       statusCode: 415,
       error: 'Unsupported Media Type',
       message: 'Unsupported content type; send JSON (application/json)',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
     });
     const latin1 = await t
       .http()
@@ -176,7 +184,11 @@ describe.each(TEST_DATABASES)('HTTP behaviour on $name', (db) => {
       .get(`/api/v1/chat/${user.id}/sessions?limit=1&limit=2`)
       .set(bearer(user.token));
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(res.body).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      code: 'VALIDATION_FAILED',
+    });
   });
 
   it('answers a path parameter of any length through validation', async () => {
@@ -190,7 +202,12 @@ describe.each(TEST_DATABASES)('HTTP behaviour on $name', (db) => {
 
   it('answers a URL it cannot decode with 400 in Nest shape, with the usual headers', async () => {
     const res = await t.http().get('/api/v1/chat/%E0%A4%A/sessions').expect(400);
-    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'Malformed URL' });
+    expect(res.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'Malformed URL',
+      code: 'MALFORMED_REQUEST',
+    });
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });

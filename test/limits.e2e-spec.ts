@@ -70,7 +70,11 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
     return { id: reg.body.id as string, username, token: res.body.access_token as string };
   }
 
-  function expectTooMany(res: { headers: Record<string, string>; body: unknown }, max: number) {
+  function expectTooMany(
+    res: { headers: Record<string, string>; body: unknown },
+    max: number,
+    code = 'RATE_LIMITED',
+  ) {
     const retryAfter = Number(res.headers['retry-after']);
     expect(Number.isInteger(retryAfter)).toBe(true);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
@@ -79,6 +83,7 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
       statusCode: 429,
       error: 'Too Many Requests',
       message: expect.any(String),
+      code,
     });
   }
 
@@ -96,7 +101,7 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
       }
       for (const n of [1, 2, 3]) {
         const blocked = await loginFrom(t, `10.1.0.${n}`, user.username, PASSWORD).expect(429);
-        expectTooMany(blocked, WINDOW_SECONDS);
+        expectTooMany(blocked, WINDOW_SECONDS, 'TOO_MANY_FAILED_LOGINS');
         expect(blocked.body.message).toBe('Too many failed logins; try again later');
       }
       // The owner, from an address that never failed on the account, still gets in ...
@@ -119,7 +124,11 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
           .set(bearer(user.token))
           .send({ password });
       for (let i = 0; i < 3; i++) await deleteMe(`guess ${i}`).expect(401);
-      expectTooMany(await deleteMe('guess 4').expect(429), WINDOW_SECONDS);
+      expectTooMany(
+        await deleteMe('guess 4').expect(429),
+        WINDOW_SECONDS,
+        'TOO_MANY_FAILED_LOGINS',
+      );
       await deleteMe(PASSWORD).expect(429);
       await loginFrom(t, from, user.username, PASSWORD).expect(429);
       await t.http().get('/api/v1/auth/me').set(bearer(user.token)).expect(200);
@@ -131,7 +140,7 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
         await loginFrom(t, '10.2.0.1', `ghost_${n}`, 'wrong password').expect(401);
       }
       const blocked = await loginFrom(t, '10.2.0.1', user.username, PASSWORD).expect(429);
-      expectTooMany(blocked, WINDOW_SECONDS);
+      expectTooMany(blocked, WINDOW_SECONDS, 'TOO_MANY_FAILED_LOGINS');
       await loginFrom(t, '10.2.0.2', user.username, PASSWORD).expect(200);
     });
 
@@ -299,6 +308,7 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
         statusCode: 400,
         error: 'Bad Request',
         message: ['password is too common'],
+        code: 'VALIDATION_FAILED',
       });
     });
 

@@ -18,7 +18,12 @@ import {
 const MEMORIES = '/api/v1/memories';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const NOT_FOUND = { statusCode: 404, error: 'Not Found', message: 'Memory not found' };
+const NOT_FOUND = {
+  statusCode: 404,
+  error: 'Not Found',
+  message: 'Memory not found',
+  code: 'MEMORY_NOT_FOUND',
+};
 
 interface MemoryBody {
   id: string;
@@ -386,7 +391,11 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
       ])('search refuses %s with 400', async (_name, body) => {
         const res = await send(t, alice, 'post', `${MEMORIES}/search`, body);
         expect(res.status).toBe(400);
-        expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+        expect(res.body).toMatchObject({
+          statusCode: 400,
+          error: 'Bad Request',
+          code: 'VALIDATION_FAILED',
+        });
       });
 
       it('search accepts limits 1 and 50 and a 2000-character query', async () => {
@@ -542,6 +551,7 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
           statusCode: 503,
           error: 'Service Unavailable',
           message: expect.stringMatching(/OPENAI_API_KEY/),
+          code: 'MODEL_NOT_CONFIGURED',
         });
       }
     });

@@ -6,11 +6,17 @@ import { TEST_DATABASES } from './support/databases';
 import { bearer, registerUser, startApp, testEnv, TestApp, TestUser } from './support/test-app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const NOT_FOUND = { statusCode: 404, error: 'Not Found', message: 'Session not found' };
+const NOT_FOUND = {
+  statusCode: 404,
+  error: 'Not Found',
+  message: 'Session not found',
+  code: 'SESSION_NOT_FOUND',
+};
 const FORBIDDEN = {
   statusCode: 403,
   error: 'Forbidden',
   message: 'You can only access your own data',
+  code: 'NOT_YOUR_DATA',
 };
 
 const sessionsOf = (userId: string) => `/api/v1/chat/${userId}/sessions`;
@@ -382,6 +388,7 @@ describe.each(TEST_DATABASES)('sessions on $name', (db) => {
           statusCode: 400,
           error: 'Bad Request',
           message: 'session_id must be a UUID',
+          code: 'VALIDATION_FAILED',
         });
       }
     });
@@ -399,14 +406,14 @@ describe.each(TEST_DATABASES)('sessions on $name', (db) => {
         .set(bearer(user.token))
         .send(body)
         .expect(400);
-      expect(create.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(create.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
       const rename = await t
         .http()
         .patch(`${sessionsOf(user.id)}/${session.id}`)
         .set(bearer(user.token))
         .send(body)
         .expect(400);
-      expect(rename.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(rename.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
       expect((await list(user)).items).toEqual([session]);
     });
 

@@ -76,6 +76,6 @@ describe.each(TEST_DATABASES)('system endpoints on $name', (db) => {
 
   it('answers unknown routes with a plain 404 in Nest shape', async () => {
     const res = await t.http().get('/api/v1/nope').expect(404);
-    expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+    expect(res.body).toMatchObject({ statusCode: 404, error: 'Not Found', code: 'NOT_FOUND' });
   });
 });

@@ -55,6 +55,7 @@ describe.each(TEST_DATABASES)('database outage on $name', (db) => {
         statusCode: 503,
         error: 'Service Unavailable',
         message: 'The database is unavailable; try again',
+        code: 'DATABASE_UNAVAILABLE',
       });
       await t
         .http()

@@ -186,7 +186,12 @@ describe.each(TEST_DATABASES)('identifiers on $name', (db) => {
         expect(seen).toEqual({
           ...seen,
           status: 400,
-          body: { statusCode: 400, error: 'Bad Request', message: 'user_id must be a UUID' },
+          body: {
+            statusCode: 400,
+            error: 'Bad Request',
+            message: 'user_id must be a UUID',
+            code: 'VALIDATION_FAILED',
+          },
         });
       }
     }

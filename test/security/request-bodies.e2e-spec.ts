@@ -77,7 +77,12 @@ describe.each(TEST_DATABASES)('request bodies that cost too much, on $name', (db
     }
     const { res, ms } = await refusal;
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: BODY_TOO_COMPLEX });
+    expect(res.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: BODY_TOO_COMPLEX,
+      code: 'BODY_TOO_COMPLEX',
+    });
     expect(ms).toBeLessThan(1000);
     expect(slowestProbeMs).toBeLessThan(1000);
   });
@@ -109,6 +114,7 @@ describe.each(TEST_DATABASES)('request bodies that cost too much, on $name', (db
       statusCode: 400,
       error: 'Bad Request',
       message: ['The request body must be a JSON object'],
+      code: 'VALIDATION_FAILED',
     });
   });
 
@@ -122,6 +128,7 @@ describe.each(TEST_DATABASES)('request bodies that cost too much, on $name', (db
         statusCode: 400,
         error: 'Bad Request',
         message: BODY_TOO_COMPLEX,
+        code: 'BODY_TOO_COMPLEX',
       });
     }
   });
@@ -238,6 +245,7 @@ describe.each(TEST_DATABASES)('a client that sends its request slowly, on $name'
     expect(ms).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
     expect(ms).toBeLessThan(REQUEST_TIMEOUT_MS + 1500);
     expect(answer).toMatch(/^(HTTP\/1\.1 408 |$)/);
+    if (answer) expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
     await t.http().get('/health/live').expect(200);
   });
 

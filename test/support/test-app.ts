@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '@app/common';
 import { AppConfig, Env, loadConfig } from '@app/config';
 import { MemoryJob } from '@app/database';
 import { INestApplication } from '@nestjs/common';
@@ -73,7 +74,7 @@ export async function startApp(
   // Fastify loads its plugins and routes when ready; only then does its server answer requests.
   await (app.getHttpAdapter().getInstance() as FastifyInstance).ready();
   const server = app.getHttpServer() as Server;
-  const leaks = watchForSecrets(server);
+  const { leaks, codeless } = watchResponses(server);
   return {
     app,
     // Without dropSchema: code handed this config (the CLI) must not wipe the database again.
@@ -83,6 +84,8 @@ export async function startApp(
       await app.close();
       if (leaks.length > 0)
         throw new Error(`Responses showed a password hash: ${leaks.join(', ')}`);
+      if (codeless.length > 0)
+        throw new Error(`Error answers without a documented code: ${codeless.join(', ')}`);
     },
   };
 }
@@ -90,11 +93,13 @@ export async function startApp(
 const SECRET_IN_RESPONSE = /\$2[aby]\$\d\d\$/;
 
 /**
- * Every response any test sees is checked for a password hash: the app fails its close() if one
- * ever leaked, whichever test made the request.
+ * Every response any test sees is checked: for a password hash, and, when it answers an error,
+ * for a `code` from ErrorCode (the enum the API document lists). The app fails its close() if
+ * one ever went wrong, whichever test made the request.
  */
-function watchForSecrets(server: Server): string[] {
+function watchResponses(server: Server): { leaks: string[]; codeless: string[] } {
   const leaks: string[] = [];
+  const codeless: string[] = [];
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     const keep = (chunk: unknown) => {
@@ -108,13 +113,24 @@ function watchForSecrets(server: Server): string[] {
     }) as ServerResponse['write'];
     res.end = ((chunk?: unknown, ...rest: unknown[]) => {
       keep(chunk);
-      if (SECRET_IN_RESPONSE.test(Buffer.concat(chunks).toString('utf8'))) {
-        leaks.push(`${req.method} ${req.url}`);
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (SECRET_IN_RESPONSE.test(text)) leaks.push(`${req.method} ${req.url}`);
+      if (res.statusCode >= 400 && req.method !== 'HEAD' && !hasErrorCode(text)) {
+        codeless.push(`${req.method} ${req.url} ${res.statusCode} ${text.slice(0, 200)}`);
       }
       return end(chunk, ...rest);
     }) as ServerResponse['end'];
   });
-  return leaks;
+  return { leaks, codeless };
+}
+
+function hasErrorCode(text: string): boolean {
+  try {
+    const { code } = JSON.parse(text) as { code?: unknown };
+    return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+  } catch {
+    return false;
+  }
 }
 
 export interface TestUser {

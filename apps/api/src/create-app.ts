@@ -1,4 +1,15 @@
-import { BEARER_AUTH_NAME, fromFrameworkError, FrameworkError, requestIdOf } from '@app/common';
+import {
+  BEARER_AUTH_NAME,
+  documentErrors,
+  ErrorBody,
+  errorBody,
+  ErrorCode,
+  ErrorResponseDto,
+  fromFrameworkError,
+  FrameworkError,
+  internalErrorBody,
+  requestIdOf,
+} from '@app/common';
 import { AppConfig } from '@app/config';
 import { INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -9,6 +20,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 import { APP_NAME, APP_VERSION } from './app-info';
 import { AppModule } from './app.module';
@@ -52,6 +64,7 @@ export async function createApp(
       maxParamLength: 16 * 1024,
     },
     frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   adapter.setOnRequestHook((request, reply, done) => {
     // The first hook of every request, 404s and CORS preflights included.
@@ -105,13 +118,31 @@ class AppFastifyAdapter extends FastifyAdapter {
  */
 function answerFrameworkError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   setSecurityHeaders(request, reply);
-  const body = fromFrameworkError(FrameworkError.wrap(error)) ?? {
-    statusCode: 500,
-    error: 'Internal Server Error',
-    message: 'Internal server error',
-    request_id: String(request.id),
-  };
+  const body =
+    fromFrameworkError(FrameworkError.wrap(error)) ?? internalErrorBody(String(request.id));
   void reply.status(body.statusCode).send(body);
+}
+
+/**
+ * Requests Node cannot parse as HTTP, or that arrive too slowly, never reach Fastify's routing:
+ * answered on the socket, as Fastify's own handler does, but in the app's shape, then closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const body: ErrorBody =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? errorBody(ErrorCode.RequestTimeout, 'The request did not arrive in time')
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? errorBody(ErrorCode.HeadersTooLarge, 'Request headers are too large')
+        : errorBody(ErrorCode.MalformedRequest, 'Malformed HTTP request');
+  const json = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${body.statusCode} ${body.error}\r\nConnection: close\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /**
@@ -144,14 +175,21 @@ function isDocsPath(url: string): boolean {
 }
 
 function setUpOpenApi(app: INestApplication): void {
-  const document = SwaggerModule.createDocument(
+  const built = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle(APP_NAME)
-      .setDescription('Chatbot backend with persistent per-user memory')
+      .setDescription(
+        'Chatbot backend with persistent per-user memory. Every error answer has the shape ' +
+          'ErrorResponseDto; branch on its `code` (ErrorCode lists them all with their status).',
+      )
       .setVersion(APP_VERSION)
+      .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+      .addServer('/', 'The server that serves this document')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_AUTH_NAME)
       .build(),
+    { extraModels: [ErrorResponseDto] },
   );
+  const document = documentErrors(built, BEARER_AUTH_NAME);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

@@ -139,10 +139,7 @@ export class LlmClient {
         if (stalled.signal.aborted) throw new Error('stalled');
       } catch (error) {
         if (stalled.signal.aborted && !signal?.aborted) {
-          throw new DomainError(
-            ErrorCode.UpstreamTimeout,
-            'The model stopped answering; try again',
-          );
+          throw new DomainError(ErrorCode.ModelTimeout, 'The model stopped answering; try again');
         }
         throw toDomainError(error, failure());
       } finally {
@@ -169,7 +166,7 @@ export class LlmClient {
   }
 
   private requireClient(): OpenAI {
-    if (!this.client) throw new DomainError(ErrorCode.NotConfigured, NOT_CONFIGURED_MESSAGE);
+    if (!this.client) throw new DomainError(ErrorCode.ModelNotConfigured, NOT_CONFIGURED_MESSAGE);
     return this.client;
   }
 }
@@ -191,21 +188,18 @@ export function toDomainError(
     error instanceof APIConnectionTimeoutError ||
     (error instanceof APIConnectionError && elapsedMs >= timeoutMs)
   ) {
-    return new DomainError(
-      ErrorCode.UpstreamTimeout,
-      'The model did not answer in time; try again',
-    );
+    return new DomainError(ErrorCode.ModelTimeout, 'The model did not answer in time; try again');
   }
   if (error instanceof APIConnectionError) {
     return new DomainError(
-      ErrorCode.UpstreamFailed,
+      ErrorCode.ModelFailed,
       'The model service could not be reached; try again',
     );
   }
   if (error instanceof APIError) {
     const status = typeof error.status === 'number' ? String(error.status) : 'unknown';
     return new DomainError(
-      ErrorCode.UpstreamFailed,
+      ErrorCode.ModelFailed,
       `The model service failed (status ${status}); try again`,
     );
   }

@@ -29,15 +29,15 @@ describe('Mem0 failures', () => {
 
   it('answers a failed model call 502, a failed embedding 502, anything else 503', () => {
     expect(answerFor(describeMem0Failure(llmError))).toMatchObject({
-      code: ErrorCode.UpstreamFailed,
+      code: ErrorCode.ModelFailed,
       message: 'The model service failed; try again',
     });
     expect(answerFor(describeMem0Failure(embeddingError))).toMatchObject({
-      code: ErrorCode.UpstreamFailed,
+      code: ErrorCode.ModelFailed,
       message: 'The embedding service failed; try again',
     });
     expect(answerFor(describeMem0Failure(new Error('SQLITE_CORRUPT')))).toMatchObject({
-      code: ErrorCode.Unavailable,
+      code: ErrorCode.MemoryStoreUnavailable,
       message: 'The memory store is unavailable; try again',
     });
   });

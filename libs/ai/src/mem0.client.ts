@@ -63,7 +63,7 @@ export class Mem0Client implements OnApplicationShutdown {
       throw error;
     });
     await this.initialized;
-    if (this.closed) throw new DomainError(ErrorCode.Unavailable, UNAVAILABLE);
+    if (this.closed) throw new DomainError(ErrorCode.MemoryStoreUnavailable, UNAVAILABLE);
     // The thread only searches: the one-time import stays with this thread's instance.
     this.searchThread ??= new Mem0Thread({
       mem0Config: withoutImport(buildMem0Config(this.config)),
@@ -75,7 +75,7 @@ export class Mem0Client implements OnApplicationShutdown {
   private instance(): Promise<Memory> {
     if (!this.configured) {
       throw new DomainError(
-        ErrorCode.NotConfigured,
+        ErrorCode.ModelNotConfigured,
         'Memory is not available: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)',
       );
     }
@@ -99,9 +99,10 @@ export class Mem0Client implements OnApplicationShutdown {
 
 /** A failed model or embedding request is the upstream's fault (502); anything else is ours. */
 export function answerFor(failure: Mem0Failure): DomainError {
-  if (failure.status === undefined) return new DomainError(ErrorCode.Unavailable, UNAVAILABLE);
+  if (failure.status === undefined)
+    return new DomainError(ErrorCode.MemoryStoreUnavailable, UNAVAILABLE);
   return new DomainError(
-    ErrorCode.UpstreamFailed,
+    ErrorCode.ModelFailed,
     failure.name === 'LLMError'
       ? 'The model service failed; try again'
       : 'The embedding service failed; try again',

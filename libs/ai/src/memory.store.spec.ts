@@ -42,6 +42,6 @@ describe('MemoryStore', () => {
       ),
     );
     expect(bare.configured).toBe(false);
-    await expect(bare.list(alice)).rejects.toMatchObject({ code: 'NOT_CONFIGURED' });
+    await expect(bare.list(alice)).rejects.toMatchObject({ code: 'MODEL_NOT_CONFIGURED' });
   });
 });

@@ -113,7 +113,7 @@ export class MemoryStore {
     await this.requireOwn(userId, memoryId);
     await this.mem0.run((memory) => memory.update(memoryId, { text }));
     const updated = await this.get(userId, memoryId);
-    if (!updated) throw new DomainError(ErrorCode.NotFound, 'Memory not found');
+    if (!updated) throw new DomainError(ErrorCode.MemoryNotFound, 'Memory not found');
     return updated;
   }
 
@@ -160,7 +160,7 @@ export class MemoryStore {
 
   private async requireOwn(userId: string, memoryId: string): Promise<void> {
     if (!(await this.get(userId, memoryId))) {
-      throw new DomainError(ErrorCode.NotFound, 'Memory not found');
+      throw new DomainError(ErrorCode.MemoryNotFound, 'Memory not found');
     }
   }
 }

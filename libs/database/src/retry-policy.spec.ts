@@ -117,7 +117,7 @@ describe('retryTransient', () => {
   it.each([
     ['a duplicate key', driverError('ER_DUP_ENTRY', 1062)],
     ['a foreign-key violation', driverError('ER_NO_REFERENCED_ROW_2', 1452)],
-    ['a domain error', new DomainError(ErrorCode.NotFound, 'Session not found')],
+    ['a domain error', new DomainError(ErrorCode.SessionNotFound, 'Session not found')],
     ['a lost connection', driverError('PROTOCOL_CONNECTION_LOST')],
   ])('does not retry %s: it is thrown as it is', async (_name, error) => {
     const work = jest.fn().mockRejectedValue(error);

@@ -1,12 +1,6 @@
-import { Authenticated, AuthenticatedUser, AuthUser } from '@app/common';
+import { ApiErrors, Authenticated, AuthenticatedUser, AuthUser, ErrorCode } from '@app/common';
 import { Body, Controller, Delete, Get, Header, HttpCode, Ip, Res } from '@nestjs/common';
-import {
-  ApiConflictResponse,
-  ApiNoContentResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { AccountService } from './account.service';
@@ -21,6 +15,11 @@ export class AccountController {
 
   @Get('export')
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    operationId: 'exportAccount',
+    summary: 'Download everything stored about the caller',
+  })
+  @ApiOkResponse({ type: AccountExportDto, description: 'An attachment (Content-Disposition)' })
   async export(
     @AuthUser() caller: AuthenticatedUser,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -33,10 +32,13 @@ export class AccountController {
 
   @Delete()
   @HttpCode(204)
+  @ApiOperation({
+    operationId: 'deleteAccount',
+    summary: "Delete the caller's account and everything stored about them",
+    description: 'The password is asked again; a wrong one deletes nothing.',
+  })
   @ApiNoContentResponse({ description: 'The account and everything stored about it is deleted' })
-  @ApiUnauthorizedResponse({ description: 'Wrong password: nothing is deleted' })
-  @ApiConflictResponse({ description: 'The last admin cannot delete themself' })
-  @ApiTooManyRequestsResponse({ description: 'Too many wrong passwords; see Retry-After' })
+  @ApiErrors(ErrorCode.InvalidCredentials, ErrorCode.LastAdmin, ErrorCode.TooManyFailedLogins)
   async delete(
     @AuthUser() caller: AuthenticatedUser,
     @Body() dto: DeleteAccountDto,

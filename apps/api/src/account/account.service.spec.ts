@@ -116,7 +116,9 @@ describe('AccountService', () => {
 
   it('marks the deletion failed for good after the last attempt', async () => {
     const { service, deletions, store } = setUp();
-    store.eraseUser.mockRejectedValue(new DomainError(ErrorCode.Unavailable, 'Store down'));
+    store.eraseUser.mockRejectedValue(
+      new DomainError(ErrorCode.MemoryStoreUnavailable, 'Store down'),
+    );
     const last = { ...deletion, attempts: USER_DELETION_MAX_ATTEMPTS };
     expect(await service.eraseMemories(last)).toBe(false);
     expect(deletions.fail).toHaveBeenCalledWith(last, 'Store down', null);
@@ -141,11 +143,14 @@ describe('AccountService', () => {
   it('maps unknown users and the last admin to domain errors', async () => {
     const { service, deletions } = setUp();
     deletions.deleteUser.mockResolvedValueOnce({ outcome: 'not_found' });
-    await expect(service.deleteUser(caller.id)).rejects.toMatchObject({ code: ErrorCode.NotFound });
+    await expect(service.deleteUser(caller.id)).rejects.toMatchObject({
+      code: ErrorCode.UserNotFound,
+    });
     deletions.deleteUser.mockResolvedValueOnce({ outcome: 'last_admin' });
-    await expect(service.deleteOwnAccount(caller, 'right')).rejects.toThrow(
-      new DomainError(ErrorCode.Conflict, 'The last admin cannot delete themself'),
-    );
+    await expect(service.deleteOwnAccount(caller, 'right')).rejects.toMatchObject({
+      code: ErrorCode.LastAdmin,
+      message: 'The last admin cannot delete themself',
+    });
     expect(deletions.deleteUser).toHaveBeenLastCalledWith(caller.id, true, expect.any(Object));
   });
 
@@ -161,13 +166,16 @@ describe('AccountService', () => {
     const { service, deletions } = setUp();
     await expect(
       service.deleteUserAsAdmin({ ...caller, role: 'admin' }, caller.id),
-    ).rejects.toThrow(new DomainError(ErrorCode.Conflict, 'You cannot delete yourself'));
+    ).rejects.toMatchObject({
+      code: ErrorCode.CannotChangeSelf,
+      message: 'You cannot delete yourself',
+    });
     expect(deletions.deleteUser).not.toHaveBeenCalled();
   });
 
   it('exports memories as unavailable when the store is down', async () => {
     const { service, store } = setUp();
-    store.list.mockRejectedValue(new DomainError(ErrorCode.Unavailable, 'down'));
+    store.list.mockRejectedValue(new DomainError(ErrorCode.MemoryStoreUnavailable, 'down'));
     await expect(service.exportFor(caller)).resolves.toMatchObject({
       memories: [],
       memories_status: 'unavailable',

@@ -79,7 +79,7 @@ export class AccountService {
   /** An admin deletes another user; their own account only through deleteOwnAccount. */
   async deleteUserAsAdmin(admin: AuthenticatedUser, userId: string): Promise<void> {
     if (admin.id === userId)
-      throw new DomainError(ErrorCode.Conflict, 'You cannot delete yourself');
+      throw new DomainError(ErrorCode.CannotChangeSelf, 'You cannot delete yourself');
     await this.deleteUser(userId);
   }
 
@@ -94,9 +94,10 @@ export class AccountService {
       runAt: this.claimUntil(now),
       createdAt: now,
     });
-    if (result.outcome === 'not_found') throw new DomainError(ErrorCode.NotFound, 'User not found');
+    if (result.outcome === 'not_found')
+      throw new DomainError(ErrorCode.UserNotFound, 'User not found');
     if (result.outcome === 'last_admin') {
-      throw new DomainError(ErrorCode.Conflict, 'The last admin cannot delete themself');
+      throw new DomainError(ErrorCode.LastAdmin, 'The last admin cannot delete themself');
     }
     this.logger.log({ user_id: userId, deletion_id: result.deletion.id }, 'User deleted');
     // A memory job already running for this user may still add memories after this erasure:

@@ -1,11 +1,13 @@
-import { Authenticated, AuthenticatedUser, AuthUser, UuidParam } from '@app/common';
-import { Controller, Delete, HttpCode } from '@nestjs/common';
 import {
-  ApiConflictResponse,
-  ApiNoContentResponse,
-  ApiNotFoundResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+  ApiErrors,
+  Authenticated,
+  AuthenticatedUser,
+  AuthUser,
+  ErrorCode,
+  UuidParam,
+} from '@app/common';
+import { Controller, Delete, HttpCode } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import { AccountService } from './account.service';
 
@@ -17,9 +19,12 @@ export class AdminUserDeletionController {
 
   @Delete(':user_id')
   @HttpCode(204)
+  @ApiOperation({
+    operationId: 'adminDeleteUser',
+    summary: 'Delete a user and everything stored about them',
+  })
   @ApiNoContentResponse({ description: 'The user, their data, memories and tokens are gone' })
-  @ApiNotFoundResponse({ description: 'No such user' })
-  @ApiConflictResponse({ description: 'An admin cannot delete themself here' })
+  @ApiErrors(ErrorCode.UserNotFound, ErrorCode.CannotChangeSelf)
   async delete(
     @AuthUser() admin: AuthenticatedUser,
     @UuidParam('user_id') userId: string,

@@ -1,14 +1,8 @@
-import { Authenticated, UuidParam } from '@app/common';
+import { ApiErrors, Authenticated, ErrorCode, Page, PageOf, UuidParam } from '@app/common';
 import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
-import { AdminMemoryJobsQueryDto, MemoryJobDto, MemoryJobPageDto } from './admin.dto';
+import { AdminMemoryJobDto, AdminMemoryJobsQueryDto } from './admin.dto';
 import { AdminService } from './admin.service';
 
 @ApiTags('admin')
@@ -18,9 +12,12 @@ export class AdminMemoryJobsController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  @ApiOkResponse({ type: MemoryJobPageDto, description: 'Newest first' })
-  @ApiBadRequestResponse({ description: 'Unknown status, malformed user_id or paging' })
-  list(@Query() query: AdminMemoryJobsQueryDto): Promise<MemoryJobPageDto> {
+  @ApiOperation({
+    operationId: 'adminListMemoryJobs',
+    summary: 'List memory extraction jobs, by status or user',
+  })
+  @ApiOkResponse({ type: PageOf(AdminMemoryJobDto), description: 'Newest first' })
+  list(@Query() query: AdminMemoryJobsQueryDto): Promise<Page<AdminMemoryJobDto>> {
     return this.admin.listMemoryJobs(
       { status: query.status, userId: query.user_id },
       query.limit,
@@ -30,10 +27,10 @@ export class AdminMemoryJobsController {
 
   @Post(':job_id/retry')
   @HttpCode(200)
-  @ApiOkResponse({ type: MemoryJobDto, description: 'The job, pending again with 0 attempts' })
-  @ApiNotFoundResponse({ description: 'No such job' })
-  @ApiConflictResponse({ description: 'The job is not failed' })
-  retry(@UuidParam('job_id') jobId: string): Promise<MemoryJobDto> {
+  @ApiOperation({ operationId: 'adminRetryMemoryJob', summary: 'Run a failed memory job again' })
+  @ApiOkResponse({ type: AdminMemoryJobDto, description: 'The job, pending again with 0 attempts' })
+  @ApiErrors(ErrorCode.JobNotFound, ErrorCode.JobNotFailed)
+  retry(@UuidParam('job_id') jobId: string): Promise<AdminMemoryJobDto> {
     return this.admin.retryMemoryJob(jobId);
   }
 }

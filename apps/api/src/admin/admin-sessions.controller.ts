@@ -1,8 +1,8 @@
-import { Authenticated } from '@app/common';
+import { Authenticated, Page, PageOf } from '@app/common';
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
-import { AdminSessionPageDto, AdminSessionsQueryDto } from './admin.dto';
+import { AdminSessionDto, AdminSessionsQueryDto } from './admin.dto';
 import { AdminService } from './admin.service';
 
 @ApiTags('admin')
@@ -12,9 +12,12 @@ export class AdminSessionsController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  @ApiOkResponse({ type: AdminSessionPageDto, description: 'Newest activity first' })
-  @ApiBadRequestResponse({ description: 'Malformed user_id or paging' })
-  list(@Query() query: AdminSessionsQueryDto): Promise<AdminSessionPageDto> {
+  @ApiOperation({
+    operationId: 'adminListSessions',
+    summary: 'List the sessions of every user, or of one',
+  })
+  @ApiOkResponse({ type: PageOf(AdminSessionDto), description: 'Newest activity first' })
+  list(@Query() query: AdminSessionsQueryDto): Promise<Page<AdminSessionDto>> {
     return this.admin.listSessions({ userId: query.user_id }, query.limit, query.offset);
   }
 }

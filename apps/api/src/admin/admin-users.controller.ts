@@ -1,20 +1,18 @@
 import {
+  ApiErrors,
   Authenticated,
   AuthenticatedUser,
   AuthUser,
+  ErrorCode,
+  Page,
+  PageOf,
   PaginationQueryDto,
   UuidParam,
 } from '@app/common';
 import { Body, Controller, Get, Patch, Query } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
-import { AdminUserDto, AdminUserPageDto, UpdateUserByAdminDto } from './admin.dto';
+import { AdminUserDto, UpdateUserByAdminDto } from './admin.dto';
 import { AdminService } from './admin.service';
 
 @ApiTags('admin')
@@ -24,19 +22,25 @@ export class AdminUsersController {
   constructor(private readonly admin: AdminService) {}
 
   @Get()
-  @ApiOkResponse({ type: AdminUserPageDto })
-  list(@Query() page: PaginationQueryDto): Promise<AdminUserPageDto> {
+  @ApiOperation({
+    operationId: 'adminListUsers',
+    summary: 'List users with their session and message counts',
+  })
+  @ApiOkResponse({ type: PageOf(AdminUserDto), description: 'Newest first' })
+  list(@Query() page: PaginationQueryDto): Promise<Page<AdminUserDto>> {
     return this.admin.listUsers(page.limit, page.offset);
   }
 
   @Patch(':user_id')
+  @ApiOperation({
+    operationId: 'adminUpdateUser',
+    summary: "Change a user's role or disable them",
+  })
   @ApiOkResponse({
     type: AdminUserDto,
     description: "Role or disabled changes end the user's tokens",
   })
-  @ApiBadRequestResponse({ description: 'Empty body, invalid or unknown fields' })
-  @ApiNotFoundResponse({ description: 'No such user' })
-  @ApiConflictResponse({ description: 'You cannot disable or demote yourself' })
+  @ApiErrors(ErrorCode.UserNotFound, ErrorCode.CannotChangeSelf)
   update(
     @AuthUser() caller: AuthenticatedUser,
     @UuidParam('user_id') userId: string,

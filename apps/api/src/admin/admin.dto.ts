@@ -34,13 +34,6 @@ export class AdminUserDto extends UserDto {
   }
 }
 
-export class AdminUserPageDto {
-  @ApiProperty({ type: [AdminUserDto] }) items!: AdminUserDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
-
 /** At least one field; the service answers 400 for an empty body. */
 export class UpdateUserByAdminDto {
   @ApiPropertyOptional({ enum: ROLES, description: 'A changed role needs a new login' })
@@ -70,13 +63,6 @@ export class AdminSessionDto extends SessionDto {
   @ApiProperty({ type: SessionOwnerDto }) owner!: SessionOwnerDto;
 }
 
-export class AdminSessionPageDto {
-  @ApiProperty({ type: [AdminSessionDto] }) items!: AdminSessionDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
-
 export class AdminMemoryJobsQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ enum: MEMORY_JOB_STATUSES })
   @IsOptional()
@@ -90,7 +76,7 @@ export class AdminMemoryJobsQueryDto extends PaginationQueryDto {
 }
 
 /** One turn's memory extraction, as an admin sees it. */
-export class MemoryJobDto {
+export class AdminMemoryJobDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) user_id!: string;
   @ApiProperty({ format: 'uuid' }) session_id!: string;
@@ -102,7 +88,7 @@ export class MemoryJobDto {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
 
-  static from(job: MemoryJob): MemoryJobDto {
+  static from(job: MemoryJob): AdminMemoryJobDto {
     return {
       id: job.id,
       user_id: job.userId,
@@ -116,11 +102,4 @@ export class MemoryJobDto {
       updated_at: job.updatedAt.toISOString(),
     };
   }
-}
-
-export class MemoryJobPageDto {
-  @ApiProperty({ type: [MemoryJobDto] }) items!: MemoryJobDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
 }

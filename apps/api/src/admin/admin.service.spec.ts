@@ -1,4 +1,4 @@
-import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
+import { AuthenticatedUser, ErrorCode } from '@app/common';
 import { MemoryJob, User } from '@app/database';
 import { MemoryJobsService } from '@app/memory-jobs';
 
@@ -84,7 +84,7 @@ describe('AdminService', () => {
 
     it('refuses an empty change', async () => {
       await expect(service.updateUser(caller, 'u1', {})).rejects.toMatchObject({
-        code: ErrorCode.BadRequest,
+        code: ErrorCode.ValidationFailed,
       });
       expect(users.updateAccess).not.toHaveBeenCalled();
     });
@@ -92,9 +92,10 @@ describe('AdminService', () => {
     it.each([[{ disabled: true }], [{ role: 'user' as const }]])(
       'refuses to let an admin lock themself out: %p',
       async (changes) => {
-        await expect(service.updateUser(caller, caller.id, changes)).rejects.toThrow(
-          new DomainError(ErrorCode.Conflict, 'You cannot disable or demote yourself'),
-        );
+        await expect(service.updateUser(caller, caller.id, changes)).rejects.toMatchObject({
+          code: ErrorCode.CannotChangeSelf,
+          message: 'You cannot disable or demote yourself',
+        });
         expect(users.updateAccess).not.toHaveBeenCalled();
       },
     );
@@ -111,7 +112,7 @@ describe('AdminService', () => {
   describe('retryMemoryJob', () => {
     it('answers 404 for an unknown job', async () => {
       await expect(service.retryMemoryJob('nope')).rejects.toMatchObject({
-        code: ErrorCode.NotFound,
+        code: ErrorCode.JobNotFound,
       });
       expect(jobs.retry).toHaveBeenCalledWith('nope');
     });
@@ -119,7 +120,7 @@ describe('AdminService', () => {
     it('answers 409 for a job that is not failed', async () => {
       jobs.retry.mockResolvedValue({ outcome: 'not_failed' });
       await expect(service.retryMemoryJob('j1')).rejects.toMatchObject({
-        code: ErrorCode.Conflict,
+        code: ErrorCode.JobNotFailed,
       });
     });
 

@@ -6,7 +6,7 @@ import { Injectable } from '@nestjs/common';
 import { SessionDto } from '../sessions/dto/session.dto';
 import { SessionsService } from '../sessions/sessions.service';
 import { AccessChanges, UsersService } from '../users/users.service';
-import { AdminSessionDto, AdminUserDto, MemoryJobDto } from './admin.dto';
+import { AdminMemoryJobDto, AdminSessionDto, AdminUserDto } from './admin.dto';
 
 @Injectable()
 export class AdminService {
@@ -30,10 +30,10 @@ export class AdminService {
     changes: AccessChanges,
   ): Promise<AdminUserDto> {
     if (changes.role === undefined && changes.disabled === undefined) {
-      throw new DomainError(ErrorCode.BadRequest, 'Give at least one of role, disabled');
+      throw new DomainError(ErrorCode.ValidationFailed, 'Give at least one of role, disabled');
     }
     if (userId === caller.id && (changes.disabled === true || changes.role === 'user')) {
-      throw new DomainError(ErrorCode.Conflict, 'You cannot disable or demote yourself');
+      throw new DomainError(ErrorCode.CannotChangeSelf, 'You cannot disable or demote yourself');
     }
     const user = await this.users.updateAccess(userId, changes);
     const counts = await this.sessions.countsForUsers([user.id]);
@@ -61,20 +61,20 @@ export class AdminService {
     filter: { status?: MemoryJobStatus; userId?: string },
     limit: number,
     offset: number,
-  ): Promise<Page<MemoryJobDto>> {
+  ): Promise<Page<AdminMemoryJobDto>> {
     const [jobs, total] = await this.memoryJobs.findPage(filter, limit, offset);
-    return { items: jobs.map((j) => MemoryJobDto.from(j)), total, limit, offset };
+    return { items: jobs.map((j) => AdminMemoryJobDto.from(j)), total, limit, offset };
   }
 
   /** A failed job runs again from scratch: pending now, with a fresh set of attempts. */
-  async retryMemoryJob(jobId: string): Promise<MemoryJobDto> {
+  async retryMemoryJob(jobId: string): Promise<AdminMemoryJobDto> {
     const retry = await this.memoryJobs.retry(jobId);
     if (retry.outcome === 'not_found') {
-      throw new DomainError(ErrorCode.NotFound, 'Memory job not found');
+      throw new DomainError(ErrorCode.JobNotFound, 'Memory job not found');
     }
     if (retry.outcome === 'not_failed') {
-      throw new DomainError(ErrorCode.Conflict, 'Only a failed memory job can be retried');
+      throw new DomainError(ErrorCode.JobNotFailed, 'Only a failed memory job can be retried');
     }
-    return MemoryJobDto.from(retry.job);
+    return AdminMemoryJobDto.from(retry.job);
   }
 }

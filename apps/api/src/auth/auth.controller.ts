@@ -1,10 +1,18 @@
-import { Authenticated, AuthenticatedUser, AuthUser, Public } from '@app/common';
+import {
+  ApiErrors,
+  Authenticated,
+  AuthenticatedUser,
+  AuthUser,
+  ErrorCode,
+  Public,
+} from '@app/common';
 import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 
 import { RateLimit } from '../throttling/rate-limit.decorators';
@@ -12,6 +20,9 @@ import { UserDto } from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
 import { AuthService } from './auth.service';
 import { LoginDto, LoginResponseDto, RegisterDto } from './dto/auth.dto';
+
+/** Register and login reach the database without the guard having done so first. */
+const DATABASE_ERRORS = [ErrorCode.DatabaseUnavailable, ErrorCode.DatabaseBusy];
 
 @ApiTags('auth')
 @Controller('api/v1/auth')
@@ -24,8 +35,15 @@ export class AuthController {
   @Public()
   @Post('register')
   @RateLimit('register')
-  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
-  @ApiConflictResponse({ description: 'Username or email already registered' })
+  @ApiOperation({ operationId: 'register', summary: 'Create an account' })
+  @ApiCreatedResponse({ type: UserDto, description: 'The new account' })
+  @ApiErrors(
+    ErrorCode.UsernameTaken,
+    ErrorCode.UsernameTooSimilar,
+    ErrorCode.UsernameReserved,
+    ErrorCode.EmailTaken,
+    ...DATABASE_ERRORS,
+  )
   async register(@Body() dto: RegisterDto): Promise<UserDto> {
     return UserDto.from(await this.users.register(dto));
   }
@@ -34,7 +52,17 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @RateLimit('login')
-  @ApiUnauthorizedResponse({ description: 'Unknown user or wrong password (one message)' })
+  @ApiOperation({
+    operationId: 'login',
+    summary: 'Log in with a username or an email; get a bearer token',
+  })
+  @ApiOkResponse({ type: LoginResponseDto, description: 'A bearer token and its account' })
+  @ApiErrors(
+    ErrorCode.InvalidCredentials,
+    ErrorCode.AccountDisabled,
+    ErrorCode.TooManyFailedLogins,
+    ...DATABASE_ERRORS,
+  )
   async login(@Body() dto: LoginDto, @Ip() address: string): Promise<LoginResponseDto> {
     const issued = await this.auth.login(dto.username, dto.password, address);
     return {
@@ -48,12 +76,16 @@ export class AuthController {
   @Authenticated()
   @Post('logout')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'logout', summary: 'Revoke the token this request carries' })
+  @ApiNoContentResponse({ description: 'The token is refused from now on' })
   async logout(@AuthUser() caller: AuthenticatedUser): Promise<void> {
     await this.auth.logout(caller);
   }
 
   @Authenticated()
   @Get('me')
+  @ApiOperation({ operationId: 'getCurrentUser', summary: "The caller's account" })
+  @ApiOkResponse({ type: UserDto, description: 'The account of the token' })
   me(@AuthUser() caller: AuthenticatedUser): UserDto {
     return UserDto.from(caller);
   }

@@ -105,7 +105,7 @@ describe('AuthService', () => {
       });
       hasher.verify.mockResolvedValue(true);
       await expect(service.login('alice', 'pw')).rejects.toMatchObject({
-        code: ErrorCode.Forbidden,
+        code: ErrorCode.AccountDisabled,
         message: ACCOUNT_DISABLED,
       });
     });

@@ -48,7 +48,7 @@ export class AuthService {
       await this.failures.recordFailure(attempt);
       throw new DomainError(ErrorCode.InvalidCredentials, INVALID_CREDENTIALS);
     }
-    if (user.disabled) throw new DomainError(ErrorCode.Forbidden, ACCOUNT_DISABLED);
+    if (user.disabled) throw new DomainError(ErrorCode.AccountDisabled, ACCOUNT_DISABLED);
     return this.issueToken(user);
   }
 

@@ -1,11 +1,11 @@
-import { AuthenticatedUser, IS_PUBLIC_KEY, REQUIRES_ADMIN_KEY } from '@app/common';
 import {
-  CanActivate,
-  ExecutionContext,
-  ForbiddenException,
-  Injectable,
-  UnauthorizedException,
-} from '@nestjs/common';
+  AuthenticatedUser,
+  DomainError,
+  ErrorCode,
+  IS_PUBLIC_KEY,
+  REQUIRES_ADMIN_KEY,
+} from '@app/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import type { FastifyRequest } from 'fastify';
@@ -39,7 +39,8 @@ export class JwtAuthGuard implements CanActivate {
     const user = await this.authenticate(bearerToken(request));
     request.user = user;
     const needsAdmin = this.reflector.getAllAndOverride<boolean>(REQUIRES_ADMIN_KEY, targets);
-    if (needsAdmin && user.role !== 'admin') throw new ForbiddenException('Admin role required');
+    if (needsAdmin && user.role !== 'admin')
+      throw new DomainError(ErrorCode.AdminRequired, 'Admin role required');
     return true;
   }
 
@@ -47,7 +48,7 @@ export class JwtAuthGuard implements CanActivate {
     const payload = token ? await this.verify(token) : null;
     // Database errors propagate (503/500); every token problem is one plain 401.
     const user = payload ? await this.auth.authenticate(payload) : null;
-    if (!user) throw new UnauthorizedException('Invalid or missing access token');
+    if (!user) throw new DomainError(ErrorCode.TokenInvalid, 'Invalid or missing access token');
     return user;
   }
 

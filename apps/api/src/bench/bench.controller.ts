@@ -1,4 +1,4 @@
-import { Authenticated } from '@app/common';
+import { ApiErrors, Authenticated, ErrorCode } from '@app/common';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
@@ -14,8 +14,12 @@ export class BenchController {
 
   @Post('upstream')
   @HttpCode(200)
-  @ApiOperation({ summary: 'One embedding and one chat completion, as a turn makes them' })
+  @ApiOperation({
+    operationId: 'benchUpstream',
+    summary: 'One embedding and one chat completion, as a turn makes them',
+  })
   @ApiOkResponse({ type: UpstreamResponseDto })
+  @ApiErrors(ErrorCode.ModelNotConfigured, ErrorCode.ModelFailed, ErrorCode.ModelTimeout)
   upstream(@Body() dto: UpstreamRequestDto): Promise<UpstreamResponseDto> {
     return this.bench.upstreamOnly(dto.message);
   }

@@ -40,7 +40,7 @@ export class BenchService {
 
   private async embed(text: string): Promise<number> {
     const client = this.embeddings;
-    if (!client) throw new DomainError(ErrorCode.NotConfigured, NOT_CONFIGURED_MESSAGE);
+    if (!client) throw new DomainError(ErrorCode.ModelNotConfigured, NOT_CONFIGURED_MESSAGE);
     const { embeddingModel, embeddingDims } = this.config.openai;
     try {
       const response = await client.embeddings.create({

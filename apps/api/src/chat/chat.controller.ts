@@ -1,15 +1,6 @@
-import { Authenticated, DomainError, SelfUserId } from '@app/common';
+import { ApiErrors, Authenticated, DomainError, ErrorCode, SelfUserId } from '@app/common';
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
-import {
-  ApiBadGatewayResponse,
-  ApiParam,
-  ApiGatewayTimeoutResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiProduces,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
 import accepts from 'accepts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -28,12 +19,24 @@ export class ChatController {
   @Post(':user_id')
   @HttpCode(200)
   @RateLimit('chat')
+  @ApiOperation({
+    operationId: 'chat',
+    summary: 'Send a message; get the answer as JSON or Server-Sent Events',
+    description:
+      'Without session_id a new session is started. With `stream: true` (or `Accept: ' +
+      'text/event-stream`) the answer is `delta` events, then `done` with the JSON answer; a ' +
+      'failure after the stream started ends it with an `error` event. A failed model call ' +
+      'keeps your message in the session.',
+  })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ type: ChatResponseDto, description: 'JSON, or SSE delta/done/error events' })
-  @ApiNotFoundResponse({ description: 'session_id is unknown or not yours' })
-  @ApiBadGatewayResponse({ description: 'The model failed; your message is kept' })
-  @ApiGatewayTimeoutResponse({ description: 'The model did not answer in time' })
-  @ApiServiceUnavailableResponse({ description: 'No model configured' })
+  @ApiErrors(
+    ErrorCode.SessionNotFound,
+    ErrorCode.AccountGone,
+    ErrorCode.ModelFailed,
+    ErrorCode.ModelTimeout,
+    ErrorCode.ModelNotConfigured,
+  )
   async send(
     @SelfUserId() userId: string,
     @Body() request: ChatRequestDto,

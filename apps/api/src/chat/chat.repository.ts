@@ -65,6 +65,6 @@ export class ChatRepository {
       { id: message.sessionId, userId: message.userId },
       { updatedAt: message.createdAt },
     );
-    if (!touched.affected) throw new DomainError(ErrorCode.NotFound, 'Session not found');
+    if (!touched.affected) throw new DomainError(ErrorCode.SessionNotFound, 'Session not found');
   }
 }

@@ -66,7 +66,7 @@ export class ChatService {
 
   private async prepare(userId: string, request: ChatRequestDto): Promise<PreparedTurn> {
     if (!this.llm.configured)
-      throw new DomainError(ErrorCode.NotConfigured, NOT_CONFIGURED_MESSAGE);
+      throw new DomainError(ErrorCode.ModelNotConfigured, NOT_CONFIGURED_MESSAGE);
     const text = this.validMessage(request.message);
     // Recall needs only the user and the text: its embedding call runs while the database works.
     // It never rejects, so an unknown session (404) leaves no unhandled promise behind.
@@ -168,10 +168,13 @@ export class ChatService {
   private validMessage(message: string): string {
     const max = this.config.limits.maxMessageChars;
     if (message.trim().length === 0) {
-      throw new DomainError(ErrorCode.BadRequest, 'message must not be blank');
+      throw new DomainError(ErrorCode.ValidationFailed, 'message must not be blank');
     }
     if ([...message].length > max) {
-      throw new DomainError(ErrorCode.BadRequest, `message must be at most ${max} characters`);
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        `message must be at most ${max} characters`,
+      );
     }
     return message;
   }

@@ -1,7 +1,7 @@
 import { LlmClient } from '@app/ai';
 import { Public } from '@app/common';
 import { Controller, Get } from '@nestjs/common';
-import { ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 
 import { MemoryStoreHealthIndicator } from './memory-store.health';
 
@@ -38,6 +38,11 @@ export class ChatHealthController {
   ) {}
 
   @Get()
+  @ApiOperation({
+    operationId: 'getChatHealth',
+    summary: 'Whether chatting works now: a model configured and reachable, memory up',
+  })
+  @ApiOkResponse({ type: ChatHealthDto, description: 'Always 200; `status` says how it is' })
   async check(): Promise<ChatHealthDto> {
     const [reachable, memoryUp] = await Promise.all([
       this.modelReachable(),

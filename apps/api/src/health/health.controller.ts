@@ -1,16 +1,57 @@
-import { Public } from '@app/common';
-import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { DATABASE_UNAVAILABLE, ErrorCode, errorBody, Public } from '@app/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckResult,
   HealthCheckService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
 
 import { MemoryStoreHealthIndicator } from './memory-store.health';
 
 const DATABASE_PING_TIMEOUT_MS = 2000;
+const MEMORY_STORE_DOWN = 'The memory store is unavailable; try again';
+
+/** Terminus's report of a failed check, with the error code of what is down. */
+type HealthFailure = Omit<HealthCheckResult, 'status'> & {
+  status: 'error';
+  statusCode: number;
+  message: string;
+  code: ErrorCode;
+};
+
+const NOT_READY = {
+  description:
+    "Terminus's report with the error code of what is down: DATABASE_UNAVAILABLE (first) or " +
+    'MEMORY_STORE_UNAVAILABLE; `error` lists the indicators that are down',
+  schema: {
+    type: 'object',
+    required: ['status', 'statusCode', 'message', 'code', 'error', 'details'],
+    properties: {
+      status: { type: 'string', enum: ['error'] },
+      statusCode: { type: 'integer', enum: [503] },
+      message: { type: 'string', example: DATABASE_UNAVAILABLE },
+      code: {
+        type: 'string',
+        enum: [ErrorCode.DatabaseUnavailable, ErrorCode.MemoryStoreUnavailable],
+      },
+      info: { type: 'object', additionalProperties: true, nullable: true },
+      error: {
+        type: 'object',
+        additionalProperties: true,
+        example: { database: { status: 'down' } },
+      },
+      details: { type: 'object', additionalProperties: true },
+    },
+  },
+};
 
 @ApiTags('system')
 @Public()
@@ -22,31 +63,81 @@ export class HealthController {
     private readonly memoryStore: MemoryStoreHealthIndicator,
   ) {}
 
-  /** Everything the service depends on; 503 when one is down. */
   @Get()
+  @ApiOperation({
+    operationId: 'getHealth',
+    summary: 'Everything the service depends on',
+    description: 'The database and the memory store; 503 when one is down.',
+  })
+  @ApiServiceUnavailableResponse(NOT_READY)
   @HealthCheck()
-  check(): Promise<HealthCheckResult> {
-    return this.readiness();
+  check(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthCheckResult | HealthFailure> {
+    return this.readiness(reply);
   }
 
-  /** Liveness: the process answers. Never touches a dependency, so a slow database cannot kill the pod. */
   @Get('live')
-  @HealthCheck()
+  @ApiOperation({
+    operationId: 'getLiveness',
+    summary: 'Liveness probe: the process answers',
+    description: 'Never touches a dependency, so a slow database cannot get the pod killed.',
+  })
+  // Terminus would document a 503 that a check of nothing never answers.
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOkResponse({
+    description: 'The process answers',
+    schema: {
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['ok'] },
+        info: { type: 'object' },
+        error: { type: 'object' },
+        details: { type: 'object' },
+      },
+    },
+  })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
-  /** Readiness: the dependencies a request needs. */
   @Get('ready')
+  @ApiOperation({
+    operationId: 'getReadiness',
+    summary: 'Readiness probe: the database and the memory store answer',
+  })
+  @ApiServiceUnavailableResponse(NOT_READY)
   @HealthCheck()
-  ready(): Promise<HealthCheckResult> {
-    return this.readiness();
+  ready(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthCheckResult | HealthFailure> {
+    return this.readiness(reply);
   }
 
-  private readiness(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
-      () => this.memoryStore.check('memory_store'),
-    ]);
+  private async readiness(reply: FastifyReply): Promise<HealthCheckResult | HealthFailure> {
+    try {
+      return await this.health.check([
+        () => this.db.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
+        () => this.memoryStore.check('memory_store'),
+      ]);
+    } catch (error) {
+      const failure = failureOf(error);
+      if (!failure) throw error;
+      void reply.status(failure.statusCode);
+      return failure;
+    }
   }
+}
+
+/** Terminus answers a failed check with its report in a 503: the report, with a code. */
+function failureOf(error: unknown): HealthFailure | undefined {
+  if (!(error instanceof ServiceUnavailableException)) return undefined;
+  const report = error.getResponse() as HealthCheckResult;
+  if (report.status !== 'error') return undefined;
+  const down = report.error ?? {};
+  const { statusCode, message, code } =
+    'database' in down
+      ? errorBody(ErrorCode.DatabaseUnavailable, DATABASE_UNAVAILABLE)
+      : errorBody(ErrorCode.MemoryStoreUnavailable, MEMORY_STORE_DOWN);
+  return { ...report, status: 'error', statusCode, message: String(message), code };
 }

@@ -1,4 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
+import { DomainError, ErrorCode } from '@app/common';
 
 import {
   BODY_TOO_COMPLEX,
@@ -24,8 +24,8 @@ function refused(body: unknown): boolean {
     checkBodyShape(body);
     return false;
   } catch (error) {
-    expect(error).toBeInstanceOf(BadRequestException);
-    expect((error as BadRequestException).message).toBe(BODY_TOO_COMPLEX);
+    expect(error).toBeInstanceOf(DomainError);
+    expect(error).toMatchObject({ code: ErrorCode.BodyTooComplex, message: BODY_TOO_COMPLEX });
     return true;
   }
 }

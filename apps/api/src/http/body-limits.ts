@@ -1,4 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
+import { DomainError, ErrorCode } from '@app/common';
 
 /** Largest request body accepted (1 MiB); a larger one is a 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -26,7 +26,7 @@ export const BODY_TOO_COMPLEX =
 
 /** Throws a 400 for a body past any of the limits above; never echoes the body. */
 export function checkBodyShape(body: unknown): void {
-  if (!withinShapeLimits(body)) throw new BadRequestException(BODY_TOO_COMPLEX);
+  if (!withinShapeLimits(body)) throw new DomainError(ErrorCode.BodyTooComplex, BODY_TOO_COMPLEX);
 }
 
 /**

@@ -1,5 +1,4 @@
-import { MALFORMED_JSON, UNSUPPORTED_CONTENT_TYPE } from '@app/common';
-import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { DomainError, ErrorCode, MALFORMED_JSON, UNSUPPORTED_CONTENT_TYPE } from '@app/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parse as secureJsonParse } from 'secure-json-parse';
 
@@ -17,7 +16,7 @@ export const FORBIDDEN_JSON_KEY =
  *   (`__proto__`, `constructor.prototype`) are a 400 of their own, and so is a body past the
  *   limits of body-limits.ts, checked before anything else walks it.
  * - anything else: an empty body is no body, as before; a non-empty one is a 415.
- * Errors are Nest's HttpExceptions, so the exception filter answers them like any other.
+ * Errors are DomainErrors, so the exception filter answers them like any other.
  */
 export function registerBodyParsers(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
@@ -40,7 +39,8 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
     { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
     (_request, body, done) => {
       if ((body as Buffer).length === 0) done(null, undefined);
-      else done(new UnsupportedMediaTypeException(UNSUPPORTED_CONTENT_TYPE), undefined);
+      else
+        done(new DomainError(ErrorCode.UnsupportedMediaType, UNSUPPORTED_CONTENT_TYPE), undefined);
     },
   );
 }
@@ -48,10 +48,10 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
 function checkEncoding(request: FastifyRequest): void {
   const encoding = request.headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity')
-    throw new UnsupportedMediaTypeException('Unsupported content encoding');
+    throw new DomainError(ErrorCode.UnsupportedMediaType, 'Unsupported content encoding');
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '');
   if (charset && charset[1].toLowerCase() !== 'utf-8')
-    throw new UnsupportedMediaTypeException('Unsupported charset; send UTF-8');
+    throw new DomainError(ErrorCode.UnsupportedMediaType, 'Unsupported charset; send UTF-8');
 }
 
 /** What JSON counts as whitespace, then the first character (body-parser's strict check). */
@@ -61,7 +61,8 @@ export function parseStrictJson(text: string): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.length === 0) return {};
   const first = FIRST_CHAR.exec(body)?.[1];
-  if (first !== '{' && first !== '[') throw new BadRequestException(MALFORMED_JSON);
+  if (first !== '{' && first !== '[')
+    throw new DomainError(ErrorCode.MalformedJson, MALFORMED_JSON);
   try {
     return secureJsonParse(body, { protoAction: 'error', constructorAction: 'error' }) as unknown;
   } catch {
@@ -69,8 +70,8 @@ export function parseStrictJson(text: string): unknown {
     try {
       JSON.parse(body);
     } catch {
-      throw new BadRequestException(MALFORMED_JSON);
+      throw new DomainError(ErrorCode.MalformedJson, MALFORMED_JSON);
     }
-    throw new BadRequestException(FORBIDDEN_JSON_KEY);
+    throw new DomainError(ErrorCode.ValidationFailed, FORBIDDEN_JSON_KEY);
   }
 }

@@ -112,7 +112,7 @@ describe('MemoryService', () => {
 
   it('a memory the store does not give this user is "Memory not found"', async () => {
     await expect(service.getForUser(USER, 'other')).rejects.toEqual(
-      new DomainError(ErrorCode.NotFound, 'Memory not found'),
+      new DomainError(ErrorCode.MemoryNotFound, 'Memory not found'),
     );
     expect(store.get).toHaveBeenCalledWith(USER, 'other');
   });
@@ -166,7 +166,7 @@ describe('MemoryService', () => {
   });
 
   it('passes store errors (404/502/503) through unchanged', async () => {
-    const unavailable = new DomainError(ErrorCode.NotConfigured, 'no model');
+    const unavailable = new DomainError(ErrorCode.ModelNotConfigured, 'no model');
     store.list.mockRejectedValue(unavailable);
     await expect(service.summaryForUser(USER)).rejects.toBe(unavailable);
     await expect(service.listForUser(USER, 20, 0)).rejects.toBe(unavailable);
@@ -239,7 +239,7 @@ describe('MemoryService', () => {
       expect(llm.complete).toHaveBeenCalledTimes(1);
 
       store.list.mockResolvedValue([{ ...lisbon, memory: 'changed' }]);
-      const failed = new DomainError(ErrorCode.UpstreamFailed, 'The model service failed');
+      const failed = new DomainError(ErrorCode.ModelFailed, 'The model service failed');
       llm.complete.mockRejectedValueOnce(failed);
       await expect(service.summaryForUser(USER)).rejects.toBe(failed);
       expect((await service.summaryForUser(USER)).summary).toBe('You live in Lisbon.');

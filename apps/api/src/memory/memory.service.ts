@@ -55,7 +55,7 @@ export class MemoryService {
 
   async getForUser(userId: string, memoryId: string): Promise<MemoryDto> {
     const memory = await this.store.get(userId, memoryId);
-    if (!memory) throw new DomainError(ErrorCode.NotFound, 'Memory not found');
+    if (!memory) throw new DomainError(ErrorCode.MemoryNotFound, 'Memory not found');
     return MemoryDto.from(memory);
   }
 

@@ -1,23 +1,24 @@
-import { Authenticated, PaginationQueryDto, SelfUserId, UuidParam } from '@app/common';
+import {
+  ApiErrors,
+  Authenticated,
+  ErrorCode,
+  Page,
+  PageOf,
+  PaginationQueryDto,
+  SelfUserId,
+  UuidParam,
+} from '@app/common';
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 
-import {
-  CreateSessionDto,
-  MessagePageDto,
-  RenameSessionDto,
-  SessionDto,
-  SessionPageDto,
-} from './dto/session.dto';
+import { CreateSessionDto, MessageDto, RenameSessionDto, SessionDto } from './dto/session.dto';
 import { RateLimit } from '../throttling/rate-limit.decorators';
 import { SessionsService } from './sessions.service';
 
@@ -26,36 +27,38 @@ const SessionId = () => UuidParam('session_id', { version: '4' });
 @ApiTags('sessions')
 @Authenticated()
 @ApiParam({ name: 'user_id', format: 'uuid', description: "The caller's own id" })
-@ApiForbiddenResponse({ description: "user_id is not the caller's id" })
 @Controller('api/v1/chat/:user_id/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
 
   @Get()
-  @ApiOkResponse({ type: SessionPageDto, description: 'Newest activity first' })
-  list(@SelfUserId() userId: string, @Query() page: PaginationQueryDto): Promise<SessionPageDto> {
+  @ApiOperation({ operationId: 'listSessions', summary: 'Your sessions, newest activity first' })
+  @ApiOkResponse({ type: PageOf(SessionDto), description: 'Newest activity first' })
+  list(@SelfUserId() userId: string, @Query() page: PaginationQueryDto): Promise<Page<SessionDto>> {
     return this.sessions.listForUser(userId, page.limit, page.offset);
   }
 
   @Post()
   @RateLimit('sessions')
-  @ApiCreatedResponse({ type: SessionDto })
-  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
+  @ApiOperation({ operationId: 'createSession', summary: 'Start a session without a message' })
+  @ApiCreatedResponse({ type: SessionDto, description: 'The new, empty session' })
+  @ApiErrors(ErrorCode.AccountGone)
   async create(@SelfUserId() userId: string, @Body() dto: CreateSessionDto): Promise<SessionDto> {
     return SessionDto.from(await this.sessions.createForUser(userId, dto.title), 0);
   }
 
   @Get(':session_id')
-  @ApiOkResponse({ type: SessionDto })
-  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  @ApiOperation({ operationId: 'getSession', summary: 'One of your sessions' })
+  @ApiOkResponse({ type: SessionDto, description: 'The session' })
+  @ApiErrors(ErrorCode.SessionNotFound)
   show(@SelfUserId() userId: string, @SessionId() sessionId: string): Promise<SessionDto> {
     return this.sessions.showForUser(userId, sessionId);
   }
 
   @Patch(':session_id')
+  @ApiOperation({ operationId: 'renameSession', summary: 'Rename one of your sessions' })
   @ApiOkResponse({ type: SessionDto, description: 'Renamed; counts as activity' })
-  @ApiBadRequestResponse({ description: 'Invalid or unknown fields' })
-  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  @ApiErrors(ErrorCode.SessionNotFound)
   rename(
     @SelfUserId() userId: string,
     @SessionId() sessionId: string,
@@ -66,20 +69,25 @@ export class SessionsController {
 
   @Delete(':session_id')
   @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteSession', summary: 'Delete a session and its messages' })
   @ApiNoContentResponse({ description: 'Deleted with its messages; memories stay' })
-  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  @ApiErrors(ErrorCode.SessionNotFound)
   async remove(@SelfUserId() userId: string, @SessionId() sessionId: string): Promise<void> {
     await this.sessions.deleteForUser(userId, sessionId);
   }
 
   @Get(':session_id/messages')
-  @ApiOkResponse({ type: MessagePageDto, description: 'Oldest first' })
-  @ApiNotFoundResponse({ description: 'No such session of the caller' })
+  @ApiOperation({
+    operationId: 'listSessionMessages',
+    summary: 'The messages of one of your sessions, oldest first',
+  })
+  @ApiOkResponse({ type: PageOf(MessageDto), description: 'Oldest first' })
+  @ApiErrors(ErrorCode.SessionNotFound)
   messages(
     @SelfUserId() userId: string,
     @SessionId() sessionId: string,
     @Query() page: PaginationQueryDto,
-  ): Promise<MessagePageDto> {
+  ): Promise<Page<MessageDto>> {
     return this.sessions.messagesForUser(userId, sessionId, page.limit, page.offset);
   }
 }

@@ -40,7 +40,7 @@ export class SessionsRepository {
     try {
       await this.tx.write('sessions.insert', (manager) => manager.insert(ChatSession, session));
     } catch (error) {
-      if (isForeignKeyViolation(error)) throw new DomainError(ErrorCode.Unauthorized, ACCOUNT_GONE);
+      if (isForeignKeyViolation(error)) throw new DomainError(ErrorCode.AccountGone, ACCOUNT_GONE);
       throw error;
     }
     return session;

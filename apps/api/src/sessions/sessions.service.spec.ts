@@ -5,7 +5,7 @@ import { MessagesRepository } from '@app/messages';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService, titleFromMessage } from './sessions.service';
 
-const NOT_FOUND = new DomainError(ErrorCode.NotFound, 'Session not found');
+const NOT_FOUND = new DomainError(ErrorCode.SessionNotFound, 'Session not found');
 
 const session: ChatSession = {
   id: 's1',
@@ -109,7 +109,7 @@ describe('SessionsService', () => {
       ['deleteForUser', (s: SessionsService) => s.deleteForUser('u1', 's1')],
     ])('%s', async (_name, call) => {
       await expect(call(service)).rejects.toThrow(NOT_FOUND);
-      await expect(call(service)).rejects.toMatchObject({ code: ErrorCode.NotFound });
+      await expect(call(service)).rejects.toMatchObject({ code: ErrorCode.SessionNotFound });
       expect(messages.findPageInSession).not.toHaveBeenCalled();
     });
 
@@ -148,7 +148,7 @@ describe('SessionsService', () => {
   it('a session deleted between the rename and the read is "not found"', async () => {
     repo.updateForUser.mockResolvedValue(true);
     await expect(service.renameForUser('u1', 's1', 'New')).rejects.toMatchObject({
-      code: ErrorCode.NotFound,
+      code: ErrorCode.SessionNotFound,
     });
   });
 

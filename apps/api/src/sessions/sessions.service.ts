@@ -79,7 +79,7 @@ export class SessionsService {
   /** The user's session; another user's session is "not found" too, so ids reveal nothing. */
   async getForUser(userId: string, sessionId: string): Promise<ChatSession> {
     const session = await this.sessions.findForUser(userId, sessionId);
-    if (!session) throw new DomainError(ErrorCode.NotFound, 'Session not found');
+    if (!session) throw new DomainError(ErrorCode.SessionNotFound, 'Session not found');
     return session;
   }
 
@@ -92,7 +92,7 @@ export class SessionsService {
   async renameForUser(userId: string, sessionId: string, title: string): Promise<SessionDto> {
     const changes = { title: normalizeTitle(title), updatedAt: new Date() };
     if (!(await this.sessions.updateForUser(userId, sessionId, changes))) {
-      throw new DomainError(ErrorCode.NotFound, 'Session not found');
+      throw new DomainError(ErrorCode.SessionNotFound, 'Session not found');
     }
     return this.showForUser(userId, sessionId);
   }
@@ -100,7 +100,7 @@ export class SessionsService {
   /** The session and its messages (the foreign key cascades); the user's memories stay. */
   async deleteForUser(userId: string, sessionId: string): Promise<void> {
     if (!(await this.sessions.deleteForUser(userId, sessionId))) {
-      throw new DomainError(ErrorCode.NotFound, 'Session not found');
+      throw new DomainError(ErrorCode.SessionNotFound, 'Session not found');
     }
   }
 

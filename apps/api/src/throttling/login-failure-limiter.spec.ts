@@ -34,7 +34,7 @@ describe('LoginFailureLimiter', () => {
     await limiter.recordFailure(alice);
     expect(await limiter.retryAfterSeconds(alice)).toBe(LOGIN_FAILURE_WINDOW_MS / 1000);
     await expect(limiter.assertAllowed(alice)).rejects.toMatchObject({
-      code: ErrorCode.TooManyRequests,
+      code: ErrorCode.TooManyFailedLogins,
       retryAfterSeconds: LOGIN_FAILURE_WINDOW_MS / 1000,
     });
     // Without an address (no way to tell the owner apart) the account's block holds.

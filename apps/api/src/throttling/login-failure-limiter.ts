@@ -55,7 +55,8 @@ export class LoginFailureLimiter {
   /** Throws 429 (with Retry-After) when this attempt may not check a password now. */
   async assertAllowed(attempt: PasswordAttempt): Promise<void> {
     const wait = await this.retryAfterSeconds(attempt);
-    if (wait > 0) throw new DomainError(ErrorCode.TooManyRequests, TOO_MANY_FAILED_LOGINS, wait);
+    if (wait > 0)
+      throw new DomainError(ErrorCode.TooManyFailedLogins, TOO_MANY_FAILED_LOGINS, wait);
   }
 
   /** Seconds until this attempt may check a password; 0 when it may now. Counts nothing. */

@@ -1,5 +1,5 @@
+import { ApiErrors, ErrorCode } from '@app/common';
 import { applyDecorators, UseGuards } from '@nestjs/common';
-import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 
 import { RateLimitGuard } from './rate-limit.guard';
@@ -11,6 +11,6 @@ export function RateLimit(rule: RateLimitRule): MethodDecorator {
   return applyDecorators(
     SkipThrottle(Object.fromEntries(otherRules) as Record<string, boolean>),
     UseGuards(RateLimitGuard),
-    ApiTooManyRequestsResponse({ description: 'Rate limit reached; see Retry-After (seconds)' }),
+    ApiErrors(ErrorCode.RateLimited),
   );
 }

@@ -1,6 +1,5 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail } from '@nestjs/throttler';
-import type { FastifyReply } from 'fastify';
 
 import { tooManyRequests } from './too-many-requests';
 
@@ -13,10 +12,9 @@ export const TOO_MANY_REQUESTS = 'Too many requests; try again later';
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override throwThrottlingException(
-    context: ExecutionContext,
+    _context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    const reply = context.switchToHttp().getResponse<FastifyReply>();
-    return Promise.reject(tooManyRequests(reply, detail.timeToBlockExpire, TOO_MANY_REQUESTS));
+    return Promise.reject(tooManyRequests(detail.timeToBlockExpire, TOO_MANY_REQUESTS));
   }
 }

@@ -1,12 +1,6 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { DomainError, ErrorCode } from '@app/common';
 
-/** A 429 in Nest's error shape, with `Retry-After` (whole seconds, at least 1) set on the reply. */
-export function tooManyRequests(
-  reply: FastifyReply,
-  retryAfterSeconds: number,
-  message: string,
-): HttpException {
-  void reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
-  return new HttpException(message, HttpStatus.TOO_MANY_REQUESTS);
+/** A 429 RATE_LIMITED; the filter sends `Retry-After` (whole seconds, at least 1) with it. */
+export function tooManyRequests(retryAfterSeconds: number, message: string): DomainError {
+  return new DomainError(ErrorCode.RateLimited, message, Math.max(1, Math.ceil(retryAfterSeconds)));
 }

@@ -1,4 +1,3 @@
-import { DomainError, ErrorCode } from '@app/common';
 import { isUniqueViolation, Transactions, User } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -41,14 +40,13 @@ export class UsersRepository {
     return user !== null && !user.disabled;
   }
 
-  async insert(user: User): Promise<User> {
+  /** False when a concurrent insert took the username, its skeleton or the email first. */
+  async insert(user: User): Promise<boolean> {
     try {
       await this.tx.write('users.insert', (manager) => manager.insert(User, user));
-      return user;
+      return true;
     } catch (error) {
-      if (isUniqueViolation(error)) {
-        throw new DomainError(ErrorCode.Conflict, 'Username or email is already registered');
-      }
+      if (isUniqueViolation(error)) return false;
       throw error;
     }
   }

@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from '@app/common';
+import { ErrorCode } from '@app/common';
 import { User } from '@app/database';
 
 import { PasswordHasher } from './password-hasher';
@@ -34,7 +34,7 @@ describe('UsersService', () => {
       findByIdentity: jest.fn().mockResolvedValue([]),
       findByLogin: jest.fn().mockResolvedValue(null),
       findById: jest.fn().mockResolvedValue(null),
-      insert: jest.fn((u: User) => Promise.resolve(u)),
+      insert: jest.fn().mockResolvedValue(true),
       update: jest.fn().mockResolvedValue(true),
     };
     hasher = {
@@ -70,20 +70,43 @@ describe('UsersService', () => {
     repo.findByIdentity.mockResolvedValue([existing]);
     await expect(
       service.register({ username: 'ALICE', email: 'new@x.io', password: 'pw123456' }),
-    ).rejects.toThrow(new DomainError(ErrorCode.Conflict, 'Username is already taken'));
+    ).rejects.toMatchObject({
+      code: ErrorCode.UsernameTaken,
+      message: 'Username is already taken',
+    });
     await expect(
       service.register({ username: 'a.lice', email: 'new@x.io', password: 'pw123456' }),
-    ).rejects.toThrow('Username is too similar to an existing one');
+    ).rejects.toMatchObject({
+      code: ErrorCode.UsernameTooSimilar,
+      message: 'Username is too similar to an existing one',
+    });
     await expect(
       service.register({ username: 'new', email: 'alice@example.com', password: 'pw123456' }),
-    ).rejects.toThrow('Email is already registered');
+    ).rejects.toMatchObject({ code: ErrorCode.EmailTaken, message: 'Email is already registered' });
+  });
+
+  it('names what a concurrent registration took first, or asks to try again', async () => {
+    const input = { username: 'alice', email: 'alice@example.com', password: 'pw123456' };
+    repo.insert.mockResolvedValue(false);
+    repo.findByIdentity.mockResolvedValueOnce([]).mockResolvedValueOnce([existing]);
+    await expect(service.register(input)).rejects.toMatchObject({ code: ErrorCode.UsernameTaken });
+    repo.findByIdentity
+      .mockResolvedValueOnce([])
+      .mockResolvedValueOnce([{ ...existing, username: 'someone', usernameKey: 'someone' }]);
+    await expect(service.register(input)).rejects.toMatchObject({ code: ErrorCode.EmailTaken });
+    // The other registration was rolled back meanwhile: nothing is taken any more.
+    repo.findByIdentity.mockResolvedValue([]);
+    await expect(service.register(input)).rejects.toMatchObject({
+      code: ErrorCode.DatabaseBusy,
+      retryAfterSeconds: 1,
+    });
   });
 
   it('refuses reserved names and their look-alikes, except for the operator’s admin', async () => {
     for (const username of ['admin', 'Adm1n', 'root', 'sys_admin', 'support']) {
       await expect(
         service.register({ username, email: `${username}@x.io`, password: 'pw123456' }),
-      ).rejects.toThrow('This username is reserved');
+      ).rejects.toMatchObject({ code: ErrorCode.UsernameReserved });
     }
     await expect(
       service.register(
@@ -189,12 +212,12 @@ describe('UsersService', () => {
     });
 
     it('answers "not found" for an unknown user, or one deleted meanwhile', async () => {
-      const notFound = new DomainError(ErrorCode.NotFound, 'User not found');
+      const notFound = { code: ErrorCode.UserNotFound, message: 'User not found' };
       repo.findById.mockResolvedValue(null);
-      await expect(service.updateAccess('u9', { disabled: true })).rejects.toThrow(notFound);
+      await expect(service.updateAccess('u9', { disabled: true })).rejects.toMatchObject(notFound);
       repo.findById.mockResolvedValue(existing);
       repo.update.mockResolvedValue(false);
-      await expect(service.updateAccess('u1', { disabled: true })).rejects.toThrow(notFound);
+      await expect(service.updateAccess('u1', { disabled: true })).rejects.toMatchObject(notFound);
     });
   });
 });

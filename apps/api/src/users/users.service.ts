@@ -1,6 +1,6 @@
 import { AdminBootstrapConfig } from '@app/config';
 import { DomainError, ErrorCode } from '@app/common';
-import { Role, User } from '@app/database';
+import { DATABASE_BUSY_MESSAGE, Role, User } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
@@ -51,20 +51,11 @@ export class UsersService {
     const email = canonical(input.email);
     const usernameKey = skeleton(username);
     if (!options.allowReserved && RESERVED_USERNAMES.has(usernameKey)) {
-      throw new DomainError(ErrorCode.Conflict, 'This username is reserved');
+      throw new DomainError(ErrorCode.UsernameReserved, 'This username is reserved');
     }
-    const taken = await this.users.findByIdentity(username, email, usernameKey);
-    if (taken.some((u) => u.username === username)) {
-      throw new DomainError(ErrorCode.Conflict, 'Username is already taken');
-    }
-    if (taken.some((u) => u.usernameKey === usernameKey)) {
-      throw new DomainError(ErrorCode.Conflict, 'Username is too similar to an existing one');
-    }
-    if (taken.some((u) => u.email === email)) {
-      throw new DomainError(ErrorCode.Conflict, 'Email is already registered');
-    }
+    await this.refuseTaken(username, email, usernameKey);
     const now = new Date();
-    return this.users.insert({
+    const user: User = {
       id: randomUUID(),
       username,
       usernameKey,
@@ -75,7 +66,28 @@ export class UsersService {
       disabled: false,
       createdAt: now,
       updatedAt: now,
-    });
+    };
+    if (await this.users.insert(user)) return user;
+    // A concurrent registration took one of them since the check: say which.
+    await this.refuseTaken(username, email, usernameKey);
+    // ...unless it was rolled back since: then nothing is taken, and trying again will do.
+    throw new DomainError(ErrorCode.DatabaseBusy, DATABASE_BUSY_MESSAGE, 1);
+  }
+
+  private async refuseTaken(username: string, email: string, usernameKey: string): Promise<void> {
+    const taken = await this.users.findByIdentity(username, email, usernameKey);
+    if (taken.some((u) => u.username === username)) {
+      throw new DomainError(ErrorCode.UsernameTaken, 'Username is already taken');
+    }
+    if (taken.some((u) => u.usernameKey === usernameKey)) {
+      throw new DomainError(
+        ErrorCode.UsernameTooSimilar,
+        'Username is too similar to an existing one',
+      );
+    }
+    if (taken.some((u) => u.email === email)) {
+      throw new DomainError(ErrorCode.EmailTaken, 'Email is already registered');
+    }
   }
 
   /**
@@ -137,12 +149,12 @@ export class UsersService {
    */
   async updateAccess(id: string, changes: AccessChanges): Promise<User> {
     const user = await this.users.findById(id);
-    if (!user) throw new DomainError(ErrorCode.NotFound, 'User not found');
+    if (!user) throw new DomainError(ErrorCode.UserNotFound, 'User not found');
     const next = { role: changes.role ?? user.role, disabled: changes.disabled ?? user.disabled };
     if (next.role === user.role && next.disabled === user.disabled) return user;
     const revokeTokens = next.role !== user.role || next.disabled;
     if (!(await this.users.update(id, next, { revokeTokens }))) {
-      throw new DomainError(ErrorCode.NotFound, 'User not found');
+      throw new DomainError(ErrorCode.UserNotFound, 'User not found');
     }
     return { ...user, ...next, tokenVersion: user.tokenVersion + (revokeTokens ? 1 : 0) };
   }
@@ -158,7 +170,7 @@ export class UsersService {
    */
   async holdActive(manager: EntityManager, id: string): Promise<void> {
     if (!(await this.users.holdActive(manager, id))) {
-      throw new DomainError(ErrorCode.Unauthorized, ACCOUNT_GONE);
+      throw new DomainError(ErrorCode.AccountGone, ACCOUNT_GONE);
     }
   }
 

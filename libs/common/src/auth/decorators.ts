@@ -1,13 +1,14 @@
 import {
   applyDecorators,
-  BadRequestException,
   createParamDecorator,
   ExecutionContext,
-  ForbiddenException,
   SetMetadata,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth } from '@nestjs/swagger';
 
+import { ApiErrors, ApiPublic, documentParameterErrors } from '../errors/api-errors';
+import { DomainError } from '../errors/domain-error';
+import { ErrorCode } from '../errors/error-codes';
 import { canonicalUuid } from '../http/uuid';
 import type { AuthenticatedUser } from './authenticated-user';
 
@@ -16,16 +17,16 @@ export const REQUIRES_ADMIN_KEY = 'auth:admin';
 export const BEARER_AUTH_NAME = 'bearer';
 
 /** A route anyone may call. Every other route requires a valid token (the guard is global). */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(IS_PUBLIC_KEY, true), ApiPublic());
 
 /** A route that needs a valid token, and with `{ admin: true }` the admin role. */
 export function Authenticated(options: { admin?: boolean } = {}): MethodDecorator & ClassDecorator {
   const decorators = [
     SetMetadata(REQUIRES_ADMIN_KEY, options.admin === true),
     ApiBearerAuth(BEARER_AUTH_NAME),
-    ApiUnauthorizedResponse({ description: 'Missing, invalid, expired or revoked token' }),
   ];
-  if (options.admin) decorators.push(ApiForbiddenResponse({ description: 'Admin role required' }));
+  if (options.admin) decorators.push(ApiErrors(ErrorCode.AdminRequired));
   return applyDecorators(...decorators);
 }
 
@@ -35,22 +36,30 @@ export const AuthUser = createParamDecorator(
     ctx.switchToHttp().getRequest<{ user: AuthenticatedUser }>().user,
 );
 
+const selfUserId = createParamDecorator((param: string | undefined, ctx: ExecutionContext) => {
+  const name = param ?? 'user_id';
+  const request = ctx.switchToHttp().getRequest<{
+    user: AuthenticatedUser;
+    params: Record<string, string>;
+  }>();
+  const id = canonicalUuid(request.params[name]);
+  if (id === null) throw new DomainError(ErrorCode.ValidationFailed, `${name} must be a UUID`);
+  if (id !== request.user.id) {
+    throw new DomainError(ErrorCode.NotYourData, 'You can only access your own data');
+  }
+  return request.user.id;
+});
+
 /**
  * The `{user_id}` path parameter, which must be the caller's own id: 400 when it is not a UUID,
  * 403 when it is someone else's. Compared in its canonical (lower-case) form, so that the
  * caller's own id in any case is theirs. Hands the handler the verified id, never the client's
- * string.
+ * string. Documents both answers in the API document.
  */
-export const SelfUserId = createParamDecorator(
-  (param: string | undefined, ctx: ExecutionContext) => {
-    const name = param ?? 'user_id';
-    const request = ctx.switchToHttp().getRequest<{
-      user: AuthenticatedUser;
-      params: Record<string, string>;
-    }>();
-    const id = canonicalUuid(request.params[name]);
-    if (id === null) throw new BadRequestException(`${name} must be a UUID`);
-    if (id !== request.user.id) throw new ForbiddenException('You can only access your own data');
-    return request.user.id;
-  },
-);
+export function SelfUserId(param?: string): ParameterDecorator {
+  const decorator = selfUserId(param);
+  return (target, key, index) => {
+    decorator(target, key, index);
+    documentParameterErrors(target, key, [ErrorCode.ValidationFailed, ErrorCode.NotYourData]);
+  };
+}

@@ -1,8 +1,17 @@
-import { ArgumentsHost, BadRequestException } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  NotFoundException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
 import { QueryFailedError } from 'typeorm';
 
 import { AllExceptionsFilter } from './all-exceptions.filter';
-import { DomainError, ErrorCode } from './domain-error';
+import { DomainError } from './domain-error';
+import { ERROR_CODES, ErrorCode, ERRORS } from './error-codes';
 import { FrameworkError } from './framework-error';
 
 interface Answer {
@@ -47,19 +56,60 @@ function answer(
 }
 
 describe('AllExceptionsFilter', () => {
-  it('keeps Nest’s shape for HTTP exceptions', () => {
+  it('keeps Nest’s shape for HTTP exceptions, with the code of their status', () => {
     expect(answer(new BadRequestException(['a must be a string']))).toEqual({
       status: 400,
-      body: { statusCode: 400, error: 'Bad Request', message: ['a must be a string'] },
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: ['a must be a string'],
+        code: 'VALIDATION_FAILED',
+      },
+    });
+    expect(answer(new UnauthorizedException()).body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'Unauthorized',
+      code: 'TOKEN_INVALID',
+    });
+    expect(answer(new ForbiddenException('Forbidden resource')).body.code).toBe('FORBIDDEN');
+    expect(answer(new NotFoundException('Cannot GET /nope')).body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'Cannot GET /nope',
+      code: 'NOT_FOUND',
     });
   });
 
-  it('maps domain error codes to statuses', () => {
-    expect(answer(new DomainError(ErrorCode.Conflict, 'taken'))).toEqual({
-      status: 409,
-      body: { statusCode: 409, error: 'Conflict', message: 'taken' },
+  it('answers an HTTP exception of a status no code stands for as a logged 500', () => {
+    const logger = { error: jest.fn(), warn: jest.fn() };
+    expect(answer(new ConflictException('taken'), '/x', logger).body).toMatchObject({
+      statusCode: 500,
+      code: 'INTERNAL',
     });
-    expect(answer(new DomainError(ErrorCode.UpstreamTimeout, 'slow')).status).toBe(504);
+    expect(logger.error).toHaveBeenCalled();
+  });
+
+  it('maps domain error codes to statuses', () => {
+    expect(answer(new DomainError(ErrorCode.UsernameTaken, 'taken'))).toEqual({
+      status: 409,
+      body: { statusCode: 409, error: 'Conflict', message: 'taken', code: 'USERNAME_TAKEN' },
+    });
+    expect(answer(new DomainError(ErrorCode.ModelTimeout, 'slow')).status).toBe(504);
+  });
+
+  it('gives every code an error status with a reason phrase', () => {
+    for (const code of ERROR_CODES) {
+      const { status, when } = ERRORS[code];
+      expect({
+        code,
+        status,
+        reason: STATUS_CODES[status] !== undefined,
+        when: when.length > 0,
+      }).toEqual({ code, status: expect.any(Number), reason: true, when: true });
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(answer(new DomainError(code, 'x')).body).toMatchObject({ statusCode: status, code });
+    }
   });
 
   it('logs the URL of an unexpected error without credentials from its query', () => {
@@ -84,6 +134,7 @@ describe('AllExceptionsFilter', () => {
       statusCode: 500,
       error: 'Internal Server Error',
       message: 'Internal server error',
+      code: 'INTERNAL',
       request_id: 'req-1',
     });
   });
@@ -128,6 +179,7 @@ describe('AllExceptionsFilter', () => {
         statusCode: 503,
         error: 'Service Unavailable',
         message: 'The database is unavailable; try again',
+        code: 'DATABASE_UNAVAILABLE',
       },
       headers: { 'Retry-After': '1' },
     });
@@ -142,6 +194,7 @@ describe('AllExceptionsFilter', () => {
         statusCode: 503,
         error: 'Service Unavailable',
         message: 'The database is busy; try again',
+        code: 'DATABASE_BUSY',
       },
       headers: { 'Retry-After': '2' },
     });
@@ -154,28 +207,55 @@ describe('AllExceptionsFilter', () => {
     );
 
   it.each([
-    ['FST_ERR_CTP_BODY_TOO_LARGE', 413, 'Payload Too Large', 'Request body is too large'],
+    [
+      'FST_ERR_CTP_BODY_TOO_LARGE',
+      413,
+      'Payload Too Large',
+      'Request body is too large',
+      'BODY_TOO_LARGE',
+    ],
     [
       'FST_ERR_CTP_INVALID_MEDIA_TYPE',
       415,
       'Unsupported Media Type',
       'Unsupported content type; send JSON (application/json)',
+      'UNSUPPORTED_MEDIA_TYPE',
     ],
-    ['FST_ERR_CTP_INVALID_JSON_BODY', 400, 'Bad Request', 'Malformed JSON in request body'],
-    ['FST_ERR_CTP_EMPTY_JSON_BODY', 400, 'Bad Request', 'Malformed JSON in request body'],
+    [
+      'FST_ERR_CTP_INVALID_JSON_BODY',
+      400,
+      'Bad Request',
+      'Malformed JSON in request body',
+      'MALFORMED_JSON',
+    ],
+    [
+      'FST_ERR_CTP_EMPTY_JSON_BODY',
+      400,
+      'Bad Request',
+      'Malformed JSON in request body',
+      'MALFORMED_JSON',
+    ],
     [
       'FST_ERR_CTP_INVALID_CONTENT_LENGTH',
       400,
       'Bad Request',
       'Request body does not match its Content-Length',
+      'MALFORMED_REQUEST',
     ],
-    ['FST_ERR_BAD_URL', 400, 'Bad Request', 'Malformed URL'],
-    ['FST_ERR_SOMETHING_NEW', 400, 'Bad Request', 'Bad Request'],
-  ])('answers Fastify’s %s in its own words', (code, status, error, message) => {
-    expect(answer(fastifyError(code, status, `Fastify internals for ${code}`))).toEqual({
-      status,
-      body: { statusCode: status, error, message },
-    });
+    ['FST_ERR_BAD_URL', 400, 'Bad Request', 'Malformed URL', 'MALFORMED_REQUEST'],
+    [
+      'FST_ERR_MAX_PARAM_LENGTH',
+      414,
+      'URI Too Long',
+      'URL path segment is too long',
+      'URI_TOO_LONG',
+    ],
+    ['FST_ERR_SOMETHING_NEW', 400, 'Bad Request', 'Bad Request', 'MALFORMED_REQUEST'],
+    ['FST_ERR_NOT_FOUND', 404, 'Not Found', 'Not Found', 'NOT_FOUND'],
+  ])('answers Fastify’s %s in its own words', (fastifyCode, status, error, message, code) => {
+    expect(
+      answer(fastifyError(fastifyCode, status, `Fastify internals for ${fastifyCode}`)),
+    ).toEqual({ status, body: { statusCode: status, error, message, code } });
   });
 
   it('answers a 5xx from Fastify as a bare 500, and a client gone mid-body as a 400', () => {
@@ -187,13 +267,19 @@ describe('AllExceptionsFilter', () => {
         statusCode: 500,
         error: 'Internal Server Error',
         message: 'Internal server error',
+        code: 'INTERNAL',
         request_id: 'req-1',
       },
     });
     const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 });
     expect(answer(FrameworkError.wrap(aborted))).toEqual({
       status: 400,
-      body: { statusCode: 400, error: 'Bad Request', message: 'Bad Request' },
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'Bad Request',
+        code: 'MALFORMED_REQUEST',
+      },
     });
   });
 

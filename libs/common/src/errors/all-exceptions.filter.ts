@@ -3,22 +3,37 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 
 import { redactUrl } from '../logging/redact';
-import { DomainError, ERROR_STATUS } from './domain-error';
+import { DomainError } from './domain-error';
+import { ErrorCode, ERRORS } from './error-codes';
 import { FrameworkError } from './framework-error';
 
 export const MALFORMED_JSON = 'Malformed JSON in request body';
 export const UNSUPPORTED_CONTENT_TYPE = 'Unsupported content type; send JSON (application/json)';
+export const DATABASE_UNAVAILABLE = 'The database is unavailable; try again';
+export const INTERNAL_ERROR = 'Internal server error';
 
 export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string | string[];
+  code: ErrorCode;
   request_id?: string;
 }
 
+/** The answer for `code`: its status (from the one table), the status's reason, the message. */
+export function errorBody(code: ErrorCode, message: string | string[]): ErrorBody {
+  const statusCode = ERRORS[code].status;
+  return { statusCode, error: reason(statusCode), message, code };
+}
+
+/** A plain 500 that carries only the request id: no internals. */
+export function internalErrorBody(requestId: string | undefined): ErrorBody {
+  return { ...errorBody(ErrorCode.Internal, INTERNAL_ERROR), request_id: requestId };
+}
+
 /**
- * The one place where errors become HTTP answers. Nest's shape is kept; anything unexpected
- * becomes a plain 500 carrying only the request id, and its details go to the log.
+ * The one place where errors become HTTP answers, in Nest's shape plus a stable `code`. Anything
+ * unexpected becomes a plain 500 carrying only the request id, and its details go to the log.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -40,22 +55,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown, request: FastifyRequest): ErrorBody {
-    if (exception instanceof HttpException) {
-      return fromHttpException(exception);
-    }
-    if (exception instanceof DomainError) {
-      const statusCode = ERROR_STATUS[exception.code];
-      return { statusCode, error: reason(statusCode), message: exception.message };
-    }
-    const clientError = fromFrameworkError(exception);
-    if (clientError) return clientError;
+    if (exception instanceof DomainError) return errorBody(exception.code, exception.message);
+    const answered = fromHttpException(exception) ?? fromFrameworkError(exception);
+    if (answered) return answered;
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn({ err: exception, request_id: request.id }, 'Database unavailable');
-      return {
-        statusCode: 503,
-        error: reason(503),
-        message: 'The database is unavailable; try again',
-      };
+      return errorBody(ErrorCode.DatabaseUnavailable, DATABASE_UNAVAILABLE);
     }
 
     const requestId = request.id === undefined ? undefined : String(request.id);
@@ -64,37 +69,61 @@ export class AllExceptionsFilter implements ExceptionFilter {
       { err: cause, request_id: requestId, method: request.method, url: redactUrl(request.url) },
       'Unhandled error',
     );
-    return {
-      statusCode: 500,
-      error: reason(500),
-      message: 'Internal server error',
-      request_id: requestId,
-    };
+    return internalErrorBody(requestId);
   }
 }
 
-function fromHttpException(exception: HttpException): ErrorBody {
-  const statusCode = exception.getStatus();
+/**
+ * The codes of HttpExceptions that carry none: thrown by Nest and the libraries around it (the
+ * ValidationPipe, the router's 404, a guard that returns false, a passport guard's 401). Our own
+ * code throws DomainErrors instead. Any other status is a fault of ours: a plain 500.
+ */
+const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
+  400: ErrorCode.ValidationFailed,
+  401: ErrorCode.TokenInvalid,
+  403: ErrorCode.Forbidden,
+  404: ErrorCode.NotFound,
+  413: ErrorCode.BodyTooLarge,
+  415: ErrorCode.UnsupportedMediaType,
+  429: ErrorCode.RateLimited,
+};
+
+function fromHttpException(exception: unknown): ErrorBody | undefined {
+  if (!(exception instanceof HttpException)) return undefined;
+  const code = HTTP_EXCEPTION_CODES[exception.getStatus()];
+  if (code === undefined) return undefined;
   const payload = exception.getResponse();
-  if (typeof payload === 'string')
-    return { statusCode, error: reason(statusCode), message: payload };
-  const { message, error } = payload as { message?: string | string[]; error?: string };
-  return {
-    statusCode,
-    error: error ?? reason(statusCode),
-    message: message ?? exception.message,
-  };
+  if (typeof payload === 'string') return errorBody(code, payload);
+  const { message } = payload as { message?: string | string[] };
+  return errorBody(code, message ?? exception.message);
 }
 
 /** What the app says for the client errors Fastify raises itself; never Fastify's own words. */
-const FRAMEWORK_MESSAGES: Record<string, string> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'Request body is too large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: UNSUPPORTED_CONTENT_TYPE,
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Request body does not match its Content-Length',
-  FST_ERR_CTP_EMPTY_JSON_BODY: MALFORMED_JSON,
-  FST_ERR_CTP_INVALID_JSON_BODY: MALFORMED_JSON,
-  FST_ERR_BAD_URL: 'Malformed URL',
-  FST_ERR_MAX_PARAM_LENGTH: 'URL path segment is too long',
+const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: ErrorCode.BodyTooLarge,
+    message: 'Request body is too large',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: ErrorCode.UnsupportedMediaType,
+    message: UNSUPPORTED_CONTENT_TYPE,
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: ErrorCode.MalformedRequest,
+    message: 'Request body does not match its Content-Length',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: ErrorCode.MalformedJson, message: MALFORMED_JSON },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: ErrorCode.MalformedJson, message: MALFORMED_JSON },
+  FST_ERR_BAD_URL: { code: ErrorCode.MalformedRequest, message: 'Malformed URL' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: ErrorCode.UriTooLong, message: 'URL path segment is too long' },
+};
+
+/** Fastify's other client errors, by status; any other status is a request we could not read. */
+const FRAMEWORK_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  404: ErrorCode.NotFound,
+  413: ErrorCode.BodyTooLarge,
+  414: ErrorCode.UriTooLong,
+  415: ErrorCode.UnsupportedMediaType,
 };
 
 /**
@@ -105,11 +134,10 @@ export function fromFrameworkError(exception: unknown): ErrorBody | undefined {
   if (!(exception instanceof FrameworkError)) return undefined;
   const { statusCode, code } = exception;
   if (statusCode >= 500) return undefined;
-  return {
-    statusCode,
-    error: reason(statusCode),
-    message: (code && FRAMEWORK_MESSAGES[code]) ?? reason(statusCode),
-  };
+  const known = code === undefined ? undefined : FRAMEWORK_ERRORS[code];
+  if (known) return errorBody(known.code, known.message);
+  const fallback = FRAMEWORK_STATUS_CODES[statusCode] ?? ErrorCode.MalformedRequest;
+  return errorBody(fallback, reason(ERRORS[fallback].status));
 }
 
 const CONNECTION_ERRORS = new Set([

@@ -1,4 +1,5 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type as Class } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
@@ -33,4 +34,24 @@ export interface Page<T> {
   total: number;
   limit: number;
   offset: number;
+}
+
+const pages = new Map<Class<unknown>, Class<Page<unknown>>>();
+
+/**
+ * The list envelope of `item` for the API document: `{items, total, limit, offset}`, one class
+ * per item type, named after it (`SessionDto` gives `SessionPageDto`).
+ */
+export function PageOf<T>(item: Class<T>): Class<Page<T>> {
+  const known = pages.get(item);
+  if (known) return known as Class<Page<T>>;
+  class PageDto implements Page<T> {
+    @ApiProperty({ type: [item] }) items!: T[];
+    @ApiProperty({ description: 'All items, on every page' }) total!: number;
+    @ApiProperty() limit!: number;
+    @ApiProperty() offset!: number;
+  }
+  Object.defineProperty(PageDto, 'name', { value: `${item.name.replace(/Dto$/, '')}PageDto` });
+  pages.set(item, PageDto);
+  return PageDto;
 }

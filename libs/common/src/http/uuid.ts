@@ -1,7 +1,11 @@
-import { applyDecorators, BadRequestException, Param, PipeTransform } from '@nestjs/common';
+import { applyDecorators, Param, PipeTransform } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsUUID } from 'class-validator';
+
+import { documentParameterErrors } from '../errors/api-errors';
+import { DomainError } from '../errors/domain-error';
+import { ErrorCode } from '../errors/error-codes';
 
 const UUID_PATTERNS = {
   any: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
@@ -42,7 +46,7 @@ class CanonicalUuidPipe implements PipeTransform<unknown, string> {
     const id = canonicalUuid(value, this.options.version);
     if (id !== null) return id;
     if (this.options.keepMalformed && typeof value === 'string') return value;
-    throw new BadRequestException(`${this.name} must be a UUID`);
+    throw new DomainError(ErrorCode.ValidationFailed, `${this.name} must be a UUID`);
   }
 }
 
@@ -61,6 +65,7 @@ export function UuidParam(name: string, options: UuidParamOptions = {}): Paramet
     param(target, key, index);
     const method = key === undefined ? undefined : Object.getOwnPropertyDescriptor(target, key);
     if (key !== undefined && method) doc(target, key, method);
+    if (!options.keepMalformed) documentParameterErrors(target, key, [ErrorCode.ValidationFailed]);
   };
 }
 

@@ -103,13 +103,6 @@ export class MemoryDto {
   }
 }
 
-export class MemoryPageDto {
-  @ApiProperty({ type: [MemoryDto], description: 'Newest first' }) items!: MemoryDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
-
 export class MemorySummaryDto {
   @ApiProperty({ description: 'Written by the model; empty when nothing is remembered' })
   summary!: string;

@@ -44,13 +44,6 @@ export class SessionDto {
   }
 }
 
-export class SessionPageDto {
-  @ApiProperty({ type: [SessionDto] }) items!: SessionDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
-}
-
 export class MessageDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ enum: MESSAGE_ROLES }) role!: MessageRole;
@@ -65,11 +58,4 @@ export class MessageDto {
       created_at: message.createdAt.toISOString(),
     };
   }
-}
-
-export class MessagePageDto {
-  @ApiProperty({ type: [MessageDto] }) items!: MessageDto[];
-  @ApiProperty() total!: number;
-  @ApiProperty() limit!: number;
-  @ApiProperty() offset!: number;
 }

@@ -8,7 +8,6 @@ import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account.controller';
 import { AccountService } from './account.service';
-import { AdminUserDeletionController } from './admin-user-deletion.controller';
 import { UserDeletionRepository } from './user-deletion.repository';
 import { UserDeletionWorker } from './user-deletion.worker';
 
@@ -20,7 +19,7 @@ import { UserDeletionWorker } from './user-deletion.worker';
     TypeOrmModule.forFeature([UserDeletion]),
     UsersModule,
   ],
-  controllers: [AccountController, AdminUserDeletionController],
+  controllers: [AccountController],
   providers: [AccountService, UserDeletionRepository, UserDeletionWorker],
   exports: [AccountService],
 })

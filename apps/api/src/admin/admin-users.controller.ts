@@ -9,9 +9,10 @@ import {
   PaginationQueryDto,
   UuidParam,
 } from '@app/common';
-import { Body, Controller, Get, Patch, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Patch, Query } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 
+import { AccountService } from '../account/account.service';
 import { AdminUserDto, UpdateUserByAdminDto } from './admin.dto';
 import { AdminService } from './admin.service';
 
@@ -19,7 +20,10 @@ import { AdminService } from './admin.service';
 @Authenticated({ admin: true })
 @Controller('api/v1/admin/users')
 export class AdminUsersController {
-  constructor(private readonly admin: AdminService) {}
+  constructor(
+    private readonly admin: AdminService,
+    private readonly account: AccountService,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -47,5 +51,20 @@ export class AdminUsersController {
     @Body() dto: UpdateUserByAdminDto,
   ): Promise<AdminUserDto> {
     return this.admin.updateUser(caller, userId, dto);
+  }
+
+  @Delete(':user_id')
+  @HttpCode(204)
+  @ApiOperation({
+    operationId: 'adminDeleteUser',
+    summary: 'Delete a user and everything stored about them',
+  })
+  @ApiNoContentResponse({ description: 'The user, their data, memories and tokens are gone' })
+  @ApiErrors(ErrorCode.UserNotFound, ErrorCode.CannotChangeSelf)
+  async delete(
+    @AuthUser() admin: AuthenticatedUser,
+    @UuidParam('user_id') userId: string,
+  ): Promise<void> {
+    await this.account.deleteUserAsAdmin(admin, userId);
   }
 }

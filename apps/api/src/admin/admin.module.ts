@@ -1,6 +1,7 @@
 import { MemoryJobsModule } from '@app/memory-jobs';
 import { Module } from '@nestjs/common';
 
+import { AccountModule } from '../account/account.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AdminMemoryJobsController } from './admin-memory-jobs.controller';
@@ -9,7 +10,7 @@ import { AdminUsersController } from './admin-users.controller';
 import { AdminService } from './admin.service';
 
 @Module({
-  imports: [MemoryJobsModule, SessionsModule, UsersModule],
+  imports: [AccountModule, MemoryJobsModule, SessionsModule, UsersModule],
   controllers: [AdminMemoryJobsController, AdminSessionsController, AdminUsersController],
   providers: [AdminService],
 })

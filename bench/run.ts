@@ -4,8 +4,8 @@
  * stub, prints a markdown table, and writes bench/RESULTS.md and bench/results.json (full runs) or
  * bench/out/ (--quick or --only runs).
  *
- *   npm run bench                          every scenario (9-11 minutes on 2 cores)
- *   npm run bench -- --only=turn,auth      some of them
+ *   npm run bench                          every scenario (13-16 minutes on 2 cores)
+ *   npm run bench -- --only=mixed,auth     some of them
  *   npm run bench -- --quick               smaller and shorter: a smoke check, not figures
  *   npm run bench -- --only=turn --profile CPU profiles of the servers into bench/out/profiles
  *                                          (read them with `npx ts-node bench/profile.ts FILE`)
@@ -31,6 +31,7 @@ import { Upstream } from './lib/upstream';
 import { authScenario } from './scenarios/auth';
 import { extractionScenario } from './scenarios/extraction';
 import { footprintScenario } from './scenarios/footprint';
+import { mixedScenario } from './scenarios/mixed';
 import { searchScenario } from './scenarios/search';
 import { throughputScenario } from './scenarios/throughput';
 import { turnScenario } from './scenarios/turn';
@@ -40,6 +41,7 @@ process.env.MEM0_TELEMETRY = 'false';
 process.env.MEM0_DIR = join(tmpdir(), 'bench-mem0');
 
 const SCENARIOS: Scenario[] = [
+  mixedScenario,
   turnScenario,
   throughputScenario,
   searchScenario,

@@ -8,8 +8,14 @@ import { performance } from 'node:perf_hooks';
 
 export const ROOT = join(__dirname, '..', '..');
 const ENTRIES = {
-  api: join(ROOT, 'dist/apps/api/apps/api/src/main.js'),
-  worker: join(ROOT, 'dist/apps/worker/apps/worker/src/main.js'),
+  api: [join(ROOT, 'dist/apps/api/apps/api/src/main.js')],
+  worker: [join(ROOT, 'dist/apps/worker/apps/worker/src/main.js')],
+  /** The baseline: a bare proxy that makes a turn's two upstream calls (bench/baseline). */
+  proxy: [
+    '-r',
+    require.resolve('ts-node/register/transpile-only'),
+    join(ROOT, 'bench/baseline/proxy-server.ts'),
+  ],
 };
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -65,12 +71,12 @@ export function removeTempDirs(): void {
 }
 
 export function builtEntriesExist(): boolean {
-  return existsSync(ENTRIES.api) && existsSync(ENTRIES.worker);
+  return existsSync(ENTRIES.api[0]) && existsSync(ENTRIES.worker[0]);
 }
 
 /**
  * The environment of every benchmarked server: the embedded default (SQLite and mem0's stores
- * under DATA_DIR), production mode, quiet logs, abuse limits off, the baseline routes on.
+ * under DATA_DIR), production mode, quiet logs, abuse limits off.
  * BCRYPT_COST 10 (the minimum) keeps seeding users fast; the auth scenario sets the default back.
  */
 export function serverEnv(upstreamUrl: string, dataDir: string, extra: Env = {}): Env {
@@ -83,8 +89,10 @@ export function serverEnv(upstreamUrl: string, dataDir: string, extra: Env = {})
     THROTTLE_LOGIN_FAILURES: '0',
     THROTTLE_REGISTER_PER_HOUR: '0',
     THROTTLE_CHAT_PER_MINUTE: '0',
+    THROTTLE_LOGIN_PER_HOUR: '0',
+    THROTTLE_MEMORY_PER_MINUTE: '0',
+    THROTTLE_SESSIONS_PER_HOUR: '0',
     MEM0_TELEMETRY: 'false',
-    BENCH_ENDPOINTS: 'true',
     OPENAI_API_KEY: 'bench-not-a-key',
     OPENAI_BASE_URL: upstreamUrl,
     EMBEDDING_DIMS: '1536',
@@ -117,15 +125,21 @@ export class BenchServer {
     mkdirSync(env.DATA_DIR, { recursive: true });
     const started = performance.now();
     // cwd is DATA_DIR so that a developer's ./.env is not picked up.
-    const child = spawn(process.execPath, [...nodeArgs, ENTRIES[entry]], {
+    const child = spawn(process.execPath, [...nodeArgs, ...ENTRIES[entry]], {
       cwd: env.DATA_DIR,
-      env: { PATH: process.env.PATH ?? '', API_PORT: String(port), ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        API_PORT: String(port),
+        // The proxy runs from its TypeScript source, and cwd is not the repository.
+        TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(child);
     child.once('exit', () => running.delete(child));
     const server = new BenchServer(child, `http://127.0.0.1:${port}`, env.DATA_DIR);
-    if (entry === 'api') {
+    if (entry !== 'worker') {
       server.liveMs = (await server.waitFor('/health/live', started)) - started;
       server.readyMs = (await server.waitFor('/health/ready', started)) - started;
     }

@@ -4,14 +4,15 @@ import { summarize } from '../lib/stats';
 import { load, startTurnServer, USERS, warmUp } from './turn';
 
 /**
- * Scenario 2: turns per second with an instant stub, against the baseline endpoint that makes
+ * Scenario 2: turns per second with an instant stub, against the baseline proxy that makes
  * only a turn's upstream calls (one embedding, one chat completion), alternating round by round.
  */
 export const throughputScenario: Scenario = {
   name: 'throughput',
   title: 'Turn throughput (stub 0 ms, 64 users)',
   async run(ctx): Promise<ScenarioOutput> {
-    const { server, users } = await startTurnServer(ctx, 'throughput');
+    const { servers, users } = await startTurnServer(ctx, 'throughput');
+    const { server } = servers;
     const rounds = ctx.quick ? 1 : 2;
     const seconds = ctx.quick ? 4 : 10;
     const rate = { turn: [] as number[], baseline: [] as number[] };
@@ -21,11 +22,11 @@ export const throughputScenario: Scenario = {
     const statuses: Record<string, number>[] = [];
     try {
       ctx.upstream.setLatency(0);
-      await warmUp(ctx, server, users);
+      await warmUp(ctx, servers, users);
       for (let r = 0; r < rounds; r++) {
         for (const target of ['baseline', 'turn'] as const) {
           ctx.log(`round ${r + 1}/${rounds}: ${target} ${seconds} s`);
-          const result = await load(ctx, server, users, target, seconds);
+          const result = await load(ctx, servers, users, target, seconds);
           rate[target].push(result.perSecond);
           cpu[target].push(result.cpuMsPerRequest);
           benchCpu[target].push(round(result.benchCpuPercent, 0));
@@ -48,7 +49,7 @@ export const throughputScenario: Scenario = {
           metric: 'turns/s',
           value: round(turnRate),
           unit: '/s',
-          baseline: { label: 'baseline endpoint req/s', value: round(baseRate) },
+          baseline: { label: 'baseline proxy req/s', value: round(baseRate) },
           ratio: round(turnRate / baseRate, 2),
           target: 'ratio ≥ 0.5×',
           pass: turnRate / baseRate >= 0.5,
@@ -94,6 +95,7 @@ export const throughputScenario: Scenario = {
     } finally {
       ctx.upstream.reset();
       await server.stop();
+      await servers.proxy.stop();
     }
   },
 };

@@ -9,7 +9,6 @@ import type { DestinationStream } from 'pino';
 import { AccountModule } from './account/account.module';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
-import { BenchModule } from './bench/bench.module';
 import { ChatModule } from './chat/chat.module';
 import { HealthModule } from './health/health.module';
 import { MemoryModule } from './memory/memory.module';
@@ -40,7 +39,6 @@ export class AppModule implements BeforeApplicationShutdown {
         SessionsModule,
         ThrottlingModule,
         UsersModule,
-        ...(config.bench.endpoints ? [BenchModule] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

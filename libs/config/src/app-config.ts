@@ -128,8 +128,6 @@ export class AppConfig {
   readonly limits!: LimitsConfig;
   /** LOG_LEVEL; DEBUG=true (the original backend's name) is an alias for LOG_LEVEL=debug. */
   readonly log!: { level: LogLevel };
-  /** `endpoints` (BENCH_ENDPOINTS) adds the baseline routes `npm run bench` compares against. */
-  readonly bench!: { endpoints: boolean };
   /** Things worth a warning at start-up (e.g. a generated JWT secret). */
   readonly warnings!: string[];
 

@@ -80,7 +80,6 @@ describe('loadConfig', () => {
       summaryMinIntervalSeconds: 60,
     });
     expect(config.log).toEqual({ level: 'info' });
-    expect(config.bench).toEqual({ endpoints: false });
     expect(config.admin).toBeUndefined();
   });
 
@@ -120,7 +119,7 @@ describe('loadConfig', () => {
     [{ JWT_ALGORITHM: 'RS256' }, 'JWT_ALGORITHM must be one of'],
     [{ BCRYPT_COST: '9' }, 'BCRYPT_COST must be at least 10'],
     [{ DEBUG: 'maybe' }, 'DEBUG must be true or false'],
-    [{ BENCH_ENDPOINTS: 'sometimes' }, 'BENCH_ENDPOINTS must be true or false'],
+    [{ MEMORY_WORKERS_ENABLED: 'sometimes' }, 'MEMORY_WORKERS_ENABLED must be true or false'],
     [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL must use mysql: or mariadb:'],
     [{ DATABASE_URL: 'nonsense' }, 'DATABASE_URL must be a valid URL'],
     [{ OPENAI_BASE_URL: 'ftp://x' }, 'OPENAI_BASE_URL must use http: or https:'],
@@ -155,14 +154,14 @@ describe('loadConfig', () => {
       THROTTLE_CHAT_PER_MINUTE: '0',
       CORS_ORIGINS: 'https://a.example, https://b.example',
       JWT_ALGORITHM: 'hs512',
-      BENCH_ENDPOINTS: 'on',
+      MEMORY_WORKERS_ENABLED: 'off',
     });
     expect(config.log).toEqual({ level: 'debug' });
     expect(config.database.migrationsRun).toBe(false);
     expect(config.limits.throttleChatPerMinute).toBe(0);
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(config.auth.jwtAlgorithm).toBe('HS512');
-    expect(config.bench.endpoints).toBe(true);
+    expect(config.memoryJobs.workersEnabled).toBe(false);
   });
 
   describe('JWT_SECRET', () => {

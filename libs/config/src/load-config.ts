@@ -106,7 +106,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
       summaryMinIntervalSeconds: read.int('SUMMARY_MIN_INTERVAL_SECONDS', 60, { min: 0 }),
     },
     log: { level: read.oneOf('LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info') },
-    bench: { endpoints: read.bool('BENCH_ENDPOINTS', false) },
     warnings,
   });
 

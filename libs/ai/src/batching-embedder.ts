@@ -64,8 +64,8 @@ export class BatchingEmbedder implements Embedder {
     if (call?.kind === 'search' && !call.lookedAhead && text === call.query) {
       call.lookedAhead = true;
       const entities = await this.foresee(() => this.lookahead.searchEntities(text));
-      const ahead = unique(entities).filter((entity) => entity !== text);
-      if (ahead.length > 0) return (await this.fetch(call, [text, ...ahead], action))[0];
+      if (entities.length > 0)
+        return (await this.fetch(call, unique([text, ...entities]), action))[0];
     }
     return this.inner.embed(text, action);
   }

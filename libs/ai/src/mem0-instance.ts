@@ -1,13 +1,13 @@
 import type { Memory } from 'mem0ai/oss';
 
-import { capExtractedFacts, tuneHistoryFile } from './mem0-internals';
+import { batchEmbeddings, capExtractedFacts, tuneHistoryFile } from './mem0-internals';
 import { registerSqliteVecStore } from './vector-store/register';
 
 /**
  * A Mem0 instance on the given configuration, with the project's sqlite-vec store registered,
- * Mem0's SQLite history file tuned and its extraction capped. Loads mem0ai on first use: its
- * telemetry settings must be in the environment before that (the entry points' preload, or the
- * search thread's own setup).
+ * Mem0's SQLite history file tuned, its extraction capped and its embedding requests batched.
+ * Loads mem0ai on first use: its telemetry settings must be in the environment before that (the
+ * entry points' preload, or the search thread's own setup).
  */
 export async function createMem0(config: Record<string, unknown>, synchronous: string) {
   const mem0 = await import('mem0ai/oss');
@@ -15,5 +15,6 @@ export async function createMem0(config: Record<string, unknown>, synchronous: s
   const memory: Memory = new mem0.Memory(config);
   tuneHistoryFile(memory, synchronous);
   capExtractedFacts(memory);
+  batchEmbeddings(memory, mem0.OpenAIEmbedder);
   return memory;
 }

@@ -12,6 +12,8 @@ import {
   countMemories,
   deleteMemory,
   eraseUser,
+  factEntities,
+  searchEntities,
   tuneHistoryFile,
 } from './mem0-internals';
 import { registerSqliteVecStore } from './vector-store/register';
@@ -44,8 +46,8 @@ interface Private {
   db: { db?: Sqlite; memoryStore?: unknown; constructor: { name: string } };
   llm: { generateResponse: (...args: unknown[]) => Promise<unknown> };
   embedder: {
-    embed: (text: string) => Promise<number[]>;
-    embedBatch: (texts: string[]) => Promise<number[][]>;
+    embed: (text: string, action?: string) => Promise<number[]>;
+    embedBatch: (texts: string[], action?: string) => Promise<number[][]>;
   };
   vectorStore: Record<'list' | 'delete' | 'purgeDeleted', unknown>;
   getEntityStore(): Promise<{
@@ -268,6 +270,91 @@ describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVers
       expect(historyRows(bob)).toHaveLength(1);
       expect(scopes()).toContain(`user_id=${BOB}`);
       expect((await entityRows(BOB)).length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('its entity extraction, as batched embeddings foresee it', () => {
+    const MANY =
+      'Anna Schmidt, Bob Lindqvist, Carla Diaz, Dmitri Orlov, Eva Green, Farid Khan, ' +
+      'Greta Berg, Hugo Lind, Ines Costa and Jonas Weber met in Porto.';
+    const QUERIES = [
+      'My friend Anna Schmidt from Porto started the cello in 1991',
+      'When did Anna Schmidt start?',
+      'Where is "the old mill" on github.com?',
+      MANY,
+      'Hi, how are you?',
+    ];
+    let memory: Memory;
+    /** Every embedding call Mem0 makes, with its action. */
+    let calls: { texts: string[]; action?: string; batch: boolean }[];
+
+    beforeAll(async () => {
+      memory = await createMemory();
+      const own = internals(memory);
+      own.llm.generateResponse = () =>
+        Promise.resolve(
+          facts('Alice Moreau lives in Porto.', 'I like chess.', MANY, 'Alice Moreau met Bob.'),
+        );
+      own.embedder = {
+        embed: (text, action) => {
+          calls.push({ texts: [text], action, batch: false });
+          return Promise.resolve(embedding(text));
+        },
+        embedBatch: (texts, action) => {
+          calls.push({ texts, action, batch: true });
+          return Promise.resolve(texts.map(embedding));
+        },
+      };
+    });
+    beforeEach(() => {
+      calls = [];
+    });
+
+    it('is Mem0’s OpenAIEmbedder on the project configuration', async () => {
+      const { OpenAIEmbedder } = await import('mem0ai/oss');
+      expect(internals(await createMemory()).embedder).toBeInstanceOf(OpenAIEmbedder);
+    });
+
+    it.each(QUERIES)(
+      'a search embeds the query, then exactly the foreseen entities: %s',
+      async (query) => {
+        await memory.search(query, { filters: { user_id: ALICE } });
+        const expected = await searchEntities(memory, query);
+        expect(calls).toEqual([
+          { texts: [query], action: 'search', batch: false },
+          ...(expected.length > 0 ? [{ texts: expected, action: 'search', batch: true }] : []),
+        ]);
+        if (query === MANY) expect(expected).toHaveLength(8);
+      },
+    );
+
+    it('an add embeds the turn, the facts, then only foreseen entities', async () => {
+      await memory.add([{ role: 'user', content: 'Something about me.' }], { userId: BOB });
+      const [turn, stored, linked, ...more] = calls;
+      expect(turn).toEqual({
+        texts: ['user: Something about me.'],
+        action: 'search',
+        batch: false,
+      });
+      expect(stored).toMatchObject({ action: 'add', batch: true });
+      expect(linked).toMatchObject({ action: 'add', batch: true });
+      expect(more).toEqual([]);
+      expect(linked.texts.length).toBeGreaterThan(8);
+      expect(await factEntities(memory, stored.texts)).toEqual(
+        expect.arrayContaining(linked.texts),
+      );
+    });
+
+    it('is foreseen on a stand-in: no embedding, no entity row', async () => {
+      const rows = async () =>
+        (await (await internals(memory).getEntityStore()).list({ user_id: ALICE }, 100))[0];
+      const before = await rows();
+      expect(await factEntities(memory, ['Carla Diaz moved to Lyon.'])).toEqual(
+        expect.arrayContaining(['Carla Diaz', 'Lyon']),
+      );
+      expect(await searchEntities(memory, 'Ask Greta Berg')).toEqual(['Greta Berg']);
+      expect(calls).toEqual([]);
+      expect(await rows()).toEqual(before);
     });
   });
 });

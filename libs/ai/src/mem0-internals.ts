@@ -1,5 +1,6 @@
 import type { Memory } from 'mem0ai/oss';
 
+import { BatchingEmbedder, Embedder } from './batching-embedder';
 import { currentFactCap, keepFirstFacts } from './fact-cap';
 
 /**
@@ -13,8 +14,24 @@ interface Mem0Private {
   /** The history store: SQLiteManager, MemoryHistoryManager or DummyHistoryManager. */
   db: unknown;
   llm: { generateResponse: (...args: never[]) => unknown };
+  embedder: Embedder;
   vectorStore: Mem0VectorStore;
   getEntityStore(): Promise<Mem0VectorStore>;
+  /** Runs Mem0's (unexported) `extractEntities(text)`, then embeds and stores each entity. */
+  _linkEntitiesForMemory(
+    this: EntityLinker,
+    memoryId: string,
+    text: string,
+    filters: Record<string, string>,
+  ): Promise<void>;
+}
+
+/** What `_linkEntitiesForMemory` uses of its `this`. */
+interface EntityLinker {
+  embedder: Pick<Embedder, 'embed'>;
+  getEntityStore(): Promise<unknown>;
+  _existingEntitiesByText(): Promise<Map<string, unknown>>;
+  _normalizeEntityText(value: string): string;
 }
 
 interface Mem0VectorStore {
@@ -63,6 +80,81 @@ export function capExtractedFacts(memory: Memory): void {
       ? response
       : keepFirstFacts(response, max);
   };
+}
+
+/** Mem0's search boosts with at most this many of the query's entities (the first ones). */
+const SEARCH_ENTITY_LIMIT = 8;
+
+/**
+ * Mem0 embeds in series what one request can carry: a search embeds the query, then the
+ * entities of the query; an add embeds the facts, then the entities of the facts. The instance's
+ * embedder is wrapped (see BatchingEmbedder) so that the first request carries both, with the
+ * entities computed by Mem0's own extraction. Only for an OpenAI-compatible embedder, whose
+ * vectors are the same alone and in a batch. Depends on the private `embedder` field and the
+ * private `_linkEntitiesForMemory` method.
+ */
+export function batchEmbeddings(
+  memory: Memory,
+  openAiEmbedder: abstract new (...args: never[]) => unknown,
+): void {
+  const own = internals(memory);
+  if (!(own.embedder instanceof openAiEmbedder)) return;
+  const embedder = new BatchingEmbedder(own.embedder, {
+    searchEntities: (query) => searchEntities(memory, query),
+    factEntities: (facts) => factEntities(memory, facts),
+  });
+  own.embedder = embedder;
+  const search = memory.search.bind(memory);
+  memory.search = (query, config) => embedder.searching(query, () => search(query, config));
+  const add = memory.add.bind(memory);
+  memory.add = (messages, config) => embedder.adding(() => add(messages, config));
+}
+
+/** The entity texts Mem0's search embeds for `query`: the first 8, duplicates (any case) once. */
+export async function searchEntities(memory: Memory, query: string): Promise<string[]> {
+  const seen = new Set<string>();
+  return (await entitiesOf(memory, query)).slice(0, SEARCH_ENTITY_LIMIT).filter((text) => {
+    const key = text.trim().toLowerCase();
+    if (!key || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Every entity text Mem0's add may embed after storing some of `facts`. */
+export async function factEntities(memory: Memory, facts: string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const fact of facts) found.push(...(await entitiesOf(memory, fact)));
+  return [...new Set(found)];
+}
+
+/**
+ * The entities Mem0's own extraction finds in `text`, in its order. Mem0 does not export its
+ * `extractEntities`; its private `_linkEntitiesForMemory` calls it first, then embeds each entity
+ * in turn. Run on a stand-in `this` whose embedder only notes the texts and whose entity store
+ * is empty and read-only, it hands them over without any request or write.
+ */
+async function entitiesOf(memory: Memory, text: string): Promise<string[]> {
+  const found: string[] = [];
+  const emptyStore = {
+    list: () => Promise.resolve([[], 0]),
+    search: () => Promise.resolve([]),
+    insert: () => Promise.resolve(),
+    update: () => Promise.resolve(),
+  };
+  const standIn: EntityLinker = {
+    embedder: {
+      embed: (entity) => {
+        found.push(entity);
+        return Promise.resolve([]);
+      },
+    },
+    getEntityStore: () => Promise.resolve(emptyStore),
+    _existingEntitiesByText: () => Promise.resolve(new Map()),
+    _normalizeEntityText: (value) => value,
+  };
+  await internals(memory)._linkEntitiesForMemory.call(standIn, '', text, {});
+  return found;
 }
 
 /** How many memories the user has, counted up to `atMost` (enough to compare with a cap). */

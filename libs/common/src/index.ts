@@ -1,5 +1,6 @@
 export * from './auth/authenticated-user';
 export * from './auth/decorators';
+export * from './auth/roles.guard';
 export * from './errors/all-exceptions.filter';
 export * from './errors/api-errors';
 export * from './errors/domain-error';

@@ -4,12 +4,14 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { jwtKey } from './jwt-key';
+import { JWT_STRATEGY_NAME, JwtStrategy } from './jwt.strategy';
 import { RevokedTokenPruner } from './revoked-token-pruner';
 import { RevokedTokensRepository } from './revoked-tokens.repository';
 
@@ -17,16 +19,11 @@ import { RevokedTokensRepository } from './revoked-tokens.repository';
   imports: [
     JwtModule.registerAsync({
       inject: [AppConfig],
+      // Signs only: JwtStrategy verifies.
       useFactory: (config: AppConfig) => ({
         privateKey: jwtKey(config),
-        publicKey: jwtKey(config),
         signOptions: {
           algorithm: config.auth.jwtAlgorithm,
-          issuer: config.auth.jwtIssuer,
-          audience: config.auth.jwtAudience,
-        },
-        verifyOptions: {
-          algorithms: [config.auth.jwtAlgorithm],
           issuer: config.auth.jwtIssuer,
           audience: config.auth.jwtAudience,
         },
@@ -38,8 +35,11 @@ import { RevokedTokensRepository } from './revoked-tokens.repository';
   controllers: [AuthController],
   providers: [
     AuthService,
+    JwtStrategy,
     RevokedTokenPruner,
     RevokedTokensRepository,
+    // One per app instance: passport's strategy registry is process-wide (jwt.strategy.ts).
+    { provide: JWT_STRATEGY_NAME, useFactory: () => `jwt:${randomUUID()}` },
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
 })

@@ -1,67 +1,37 @@
-import {
-  AuthenticatedUser,
-  DomainError,
-  ErrorCode,
-  IS_PUBLIC_KEY,
-  REQUIRES_ADMIN_KEY,
-} from '@app/common';
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { AuthenticatedUser, DomainError, ErrorCode, IS_PUBLIC_KEY } from '@app/common';
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { JwtService } from '@nestjs/jwt';
-import type { FastifyRequest } from 'fastify';
+import { AuthGuard } from '@nestjs/passport';
 
-import { AuthService } from './auth.service';
-import { bearerToken } from './bearer-token';
-import { TokenPayload } from './token-payload';
+import { JWT_STRATEGY_NAME } from './jwt.strategy';
 
 /**
- * Global guard: every route needs a valid token unless marked @Public(); routes marked
- * @Authenticated({ admin: true }) also need the admin role. The signature, algorithm (pinned),
- * expiry, issuer and audience are checked by JwtService (configured in AuthModule); revocation
- * and the user's current role by AuthService. Verification is done here rather than through
- * passport's process-wide strategy registry, which would make two app instances in one process
- * (tests) authenticate against each other's database.
+ * Global guard (APP_GUARD): every route needs a valid token unless marked @Public(). Passport's
+ * JwtStrategy of this app instance does the checking and sets `request.user`; roles are
+ * RolesGuard's business (@Authenticated({ admin: true })).
  */
 @Injectable()
-export class JwtAuthGuard implements CanActivate {
+export class JwtAuthGuard extends AuthGuard() {
   constructor(
+    @Inject(JWT_STRATEGY_NAME) strategy: string,
     private readonly reflector: Reflector,
-    private readonly jwt: JwtService,
-    private readonly auth: AuthService,
-  ) {}
+  ) {
+    super({ defaultStrategy: strategy });
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
-    const request = context
-      .switchToHttp()
-      .getRequest<FastifyRequest & { user?: AuthenticatedUser }>();
-    const user = await this.authenticate(bearerToken(request));
-    request.user = user;
-    const needsAdmin = this.reflector.getAllAndOverride<boolean>(REQUIRES_ADMIN_KEY, targets);
-    if (needsAdmin && user.role !== 'admin')
-      throw new DomainError(ErrorCode.AdminRequired, 'Admin role required');
-    return true;
+    return (await super.canActivate(context)) as boolean;
   }
 
-  private async authenticate(token: string | null): Promise<AuthenticatedUser> {
-    const payload = token ? await this.verify(token) : null;
-    // Database errors propagate (503/500); every token problem is one plain 401.
-    const user = payload ? await this.auth.authenticate(payload) : null;
+  /** Every token problem is one plain 401; a database error propagates (503/500). */
+  override handleRequest<TUser = AuthenticatedUser>(
+    err: Error | null,
+    user: TUser | false | null,
+  ): TUser {
+    if (err) throw err;
     if (!user) throw new DomainError(ErrorCode.TokenInvalid, 'Invalid or missing access token');
     return user;
-  }
-
-  private async verify(token: string): Promise<TokenPayload | null> {
-    try {
-      const payload = await this.jwt.verifyAsync<Partial<TokenPayload>>(token);
-      const valid =
-        typeof payload.sub === 'string' &&
-        typeof payload.jti === 'string' &&
-        typeof payload.exp === 'number';
-      return valid ? (payload as TokenPayload) : null;
-    } catch {
-      return null;
-    }
   }
 }

@@ -3,6 +3,7 @@ import {
   createParamDecorator,
   ExecutionContext,
   SetMetadata,
+  UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
 
@@ -11,22 +12,26 @@ import { DomainError } from '../errors/domain-error';
 import { ErrorCode } from '../errors/error-codes';
 import { canonicalUuid } from '../http/uuid';
 import type { AuthenticatedUser } from './authenticated-user';
+import { Roles, RolesGuard } from './roles.guard';
 
 export const IS_PUBLIC_KEY = 'auth:public';
-export const REQUIRES_ADMIN_KEY = 'auth:admin';
 export const BEARER_AUTH_NAME = 'bearer';
 
 /** A route anyone may call. Every other route requires a valid token (the guard is global). */
 export const Public = (): MethodDecorator & ClassDecorator =>
   applyDecorators(SetMetadata(IS_PUBLIC_KEY, true), ApiPublic());
 
-/** A route that needs a valid token, and with `{ admin: true }` the admin role. */
+/**
+ * A route that needs a valid token (the global JWT guard), and with `{ admin: true }` the admin
+ * role (RolesGuard). Without it, the route takes any role, even inside an admin controller.
+ */
 export function Authenticated(options: { admin?: boolean } = {}): MethodDecorator & ClassDecorator {
-  const decorators = [
-    SetMetadata(REQUIRES_ADMIN_KEY, options.admin === true),
-    ApiBearerAuth(BEARER_AUTH_NAME),
-  ];
-  if (options.admin) decorators.push(ApiErrors(ErrorCode.AdminRequired));
+  const decorators = [ApiBearerAuth(BEARER_AUTH_NAME)];
+  if (options.admin) {
+    decorators.push(Roles('admin'), UseGuards(RolesGuard), ApiErrors(ErrorCode.AdminRequired));
+  } else {
+    decorators.push(Roles());
+  }
   return applyDecorators(...decorators);
 }
 

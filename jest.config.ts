@@ -7,16 +7,7 @@ export const moduleNameMapper = {
 export const transform: Config['transform'] = {
   // Type-checking is `npm run typecheck`'s job; jest only transpiles.
   '^.+\\.ts$': ['ts-jest', {}],
-  // @nestjs/passport 12 ships ES modules only. Node 20 loads them with require(esm), but jest's
-  // module system does not (before Node 24.9), so jest compiles that package to CommonJS.
-  '/node_modules/@nestjs/passport/.+\\.js$': [
-    'ts-jest',
-    { tsconfig: { allowJs: true, module: 'commonjs', esModuleInterop: true } },
-  ],
 };
-
-/** Every package under node_modules is run as it is, except the ES-module-only ones above. */
-export const transformIgnorePatterns = ['/node_modules/(?!@nestjs/passport/)'];
 
 const config: Config = {
   rootDir: '.',
@@ -25,7 +16,6 @@ const config: Config = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   testEnvironment: 'node',
   transform,
-  transformIgnorePatterns,
   moduleNameMapper,
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
 };

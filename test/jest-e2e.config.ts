@@ -1,6 +1,6 @@
 import type { Config } from 'jest';
 
-import { moduleNameMapper, transform, transformIgnorePatterns } from '../jest.config';
+import { moduleNameMapper, transform } from '../jest.config';
 
 const config: Config = {
   rootDir: '..',
@@ -9,7 +9,6 @@ const config: Config = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   testEnvironment: 'node',
   transform,
-  transformIgnorePatterns,
   moduleNameMapper,
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   testTimeout: 60_000,

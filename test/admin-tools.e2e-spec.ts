@@ -7,38 +7,18 @@ import { DataSource } from 'typeorm';
 import { RevokedTokenPruner } from '../apps/api/src/auth/revoked-token-pruner';
 import { runCli } from '../apps/api/src/cli';
 import { TEST_DATABASES } from './support/databases';
-import {
-  bearer,
-  login,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from './support/test-app';
+import { bearer, login, registerUser, startApp, testEnv, TestUser } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const ME = '/api/v1/auth/me';
 const LOGIN = '/api/v1/auth/login';
 const USERS = '/api/v1/admin/users';
 const SESSIONS = '/api/v1/admin/sessions';
 const JOBS = '/api/v1/admin/memory-jobs';
-const ADMIN = {
-  ADMIN_USERNAME: 'tools_admin',
-  ADMIN_EMAIL: 'tools@example.com',
-  ADMIN_PASSWORD: 'admin password 1',
-};
 
 describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
-  let t: TestApp;
-  let admin: { id: string; token: string };
-
-  beforeAll(async () => {
-    t = await startApp(testEnv(db, { ...ADMIN, MEMORY_WORKERS_ENABLED: 'false' }));
-    const token = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
-    const me = await t.http().get(ME).set(bearer(token)).expect(200);
-    admin = { id: me.body.id, token };
-  });
-  afterAll(() => t.close());
+  const t = useApp(db, { admin: true, env: { MEMORY_WORKERS_ENABLED: 'false' } });
+  const admin = t.admin;
 
   /** The CLI on the app's database; without dropSchema, which `t.config` has set for start-up. */
   const cli = (args: string[]) =>
@@ -75,11 +55,11 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
       await cli([
         'create-admin',
         '--username',
-        ADMIN.ADMIN_USERNAME,
+        admin.username,
         '--email',
-        ADMIN.ADMIN_EMAIL,
+        admin.email,
         '--password',
-        ADMIN.ADMIN_PASSWORD,
+        admin.password,
       ]);
       await t.http().get(USERS).set(bearer(admin.token)).expect(200);
     });

@@ -4,21 +4,19 @@ import { DataSource, IsNull } from 'typeorm';
 
 import { MemoryJobsRepository } from '@app/memory-jobs/memory-jobs.repository';
 import { TEST_DATABASES } from './support/databases';
-import { startApp, testEnv, TestApp } from './support/test-app';
+import { useApp } from './support/use-app';
 
 /** The queue itself, on the real database: claims from competing workers. */
 describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
-  let t: TestApp;
+  // Workers stay off: this test is the only one claiming.
+  const t = useApp(db, { env: { MEMORY_WORKERS_ENABLED: 'false' } });
   let repo: MemoryJobsRepository;
   let ds: DataSource;
 
-  beforeAll(async () => {
-    // Workers stay off: this test is the only one claiming.
-    t = await startApp(testEnv(db, { MEMORY_WORKERS_ENABLED: 'false' }));
+  beforeAll(() => {
     repo = t.app.get(MemoryJobsRepository);
     ds = t.app.get(DataSource);
   });
-  afterAll(() => t.close());
   beforeEach(() => ds.createQueryBuilder().delete().from(MemoryJob).execute());
 
   async function seed(

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 
 import { TEST_DATABASES } from './support/databases';
-import { bearer, registerUser, startApp, testEnv, TestApp, TestUser } from './support/test-app';
+import { bearer, registerUser, TestUser } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOT_FOUND = {
@@ -38,14 +39,12 @@ interface SessionBody {
 }
 
 describe.each(TEST_DATABASES)('sessions on $name', (db) => {
-  let t: TestApp;
+  const t = useApp(db);
   let data: DataSource;
 
-  beforeAll(async () => {
-    t = await startApp(testEnv(db));
+  beforeAll(() => {
     data = t.app.get(DataSource);
   });
-  afterAll(() => t.close());
 
   async function createSession(user: TestUser, title?: string): Promise<SessionBody> {
     const res = await t

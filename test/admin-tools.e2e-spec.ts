@@ -6,9 +6,10 @@ import { DataSource } from 'typeorm';
 
 import { RevokedTokenPruner } from '../apps/api/src/auth/revoked-token-pruner';
 import { runCli } from '../apps/api/src/cli';
+import { memoryJobRow } from './support/builders';
 import { TEST_DATABASES } from './support/databases';
 import { bearer, login, registerUser, startApp, testEnv, TestUser } from './support/test-app';
-import { useApp } from './support/use-app';
+import { useApp, useFakeDate } from './support/use-app';
 
 const ME = '/api/v1/auth/me';
 const LOGIN = '/api/v1/auth/login';
@@ -191,6 +192,8 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
   });
 
   describe('GET /admin/sessions', () => {
+    // Activity timestamps come from the app's Date: moved on between sessions, not waited for.
+    const clock = useFakeDate();
     let alice: TestUser;
     let bob: TestUser;
 
@@ -208,7 +211,7 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
           .set(bearer(user.token))
           .send({ title })
           .expect(201);
-        await new Promise((r) => setTimeout(r, 5));
+        clock.advance(5);
       }
     });
 
@@ -272,28 +275,13 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
     let owner: TestUser;
 
     async function insertJob(status: MemoryJob['status']): Promise<string> {
-      const id = randomUUID();
-      const now = new Date();
-      await t.app
-        .get(DataSource)
-        .getRepository(MemoryJob)
-        .insert({
-          id,
-          userId: owner.id,
-          sessionId: randomUUID(),
-          messageId: randomUUID(),
-          replyId: randomUUID(),
-          status,
-          attempts: status === 'failed' ? 5 : 0,
-          runAt: new Date(now.getTime() - 60_000),
-          leaseUntil: null,
-          lockedBy: null,
-          runningUserId: null,
-          lastError: status === 'failed' ? 'The model call failed' : null,
-          createdAt: now,
-          updatedAt: now,
-        });
-      return id;
+      const job = memoryJobRow({
+        userId: owner.id,
+        status,
+        runAt: new Date(Date.now() - 60_000),
+      });
+      await t.app.get(DataSource).getRepository(MemoryJob).insert(job);
+      return job.id;
     }
 
     beforeAll(async () => {

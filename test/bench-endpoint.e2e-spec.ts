@@ -1,26 +1,12 @@
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
-import { bearer, modelEnv, registerUser, startApp, testEnv, TestApp } from './support/test-app';
+import { bearer, registerUser } from './support/test-app';
+import { useApps } from './support/use-app';
 
 /** The benchmark's baseline endpoint exists only when BENCH_ENDPOINTS=true. */
 describe('POST /api/v1/bench/upstream', () => {
-  const db = TEST_DATABASES[0];
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let baseUrl: string;
-  const apps: TestApp[] = [];
-  const start = async (extra: Record<string, string>) => {
-    const t = await startApp(testEnv(db, { ...modelEnv(baseUrl), ...extra }));
-    apps.push(t);
-    return t;
-  };
-
-  beforeAll(async () => {
-    baseUrl = await double.start();
-  });
-  afterAll(async () => {
-    for (const t of apps) await t.close();
-    await double.stop();
-  });
+  const apps = useApps(TEST_DATABASES[0], { double: true });
+  const { double } = apps;
+  const start = (extra: Record<string, string>) => apps.start(extra);
 
   it('is not there by default', async () => {
     const t = await start({});

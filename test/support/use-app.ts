@@ -40,7 +40,7 @@ export interface UseAppOptions extends UseAppsOptions {
 /** Apps a spec starts itself, each closed after the suite unless the spec closed it already. */
 export interface AppStarter {
   readonly double: OpenAiTestDouble;
-  /** An app on testEnv(db, modelEnv + `env` + `overrides`): a new DATA_DIR each call. */
+  /** An app on testEnv(db, modelEnv + the fixture's `env` + `overrides`): a new DATA_DIR each. */
   start(overrides?: Env, options?: { fresh?: boolean }): Promise<TestApp>;
 }
 
@@ -53,7 +53,10 @@ export interface AppFixture extends TestApp {
   readonly admin: TestUser;
   /** Closes the main app and starts it again on the same environment, keeping the data. */
   restart(): Promise<void>;
-  /** Another app beside the main one; it keeps the schema (`fresh: false`) unless told. */
+  /**
+   * Another app on the same database and double, with only `overrides` over testEnv and
+   * modelEnv (not the main app's `env`); it keeps the schema (`fresh: false`) unless told.
+   */
   startAnother(overrides?: Env, options?: { fresh?: boolean }): Promise<TestApp>;
   /** apps/worker as its own process on the main app's environment; killed after the suite. */
   spawnWorker(overrides?: Env): RunningProcess;
@@ -94,8 +97,9 @@ function appHooks(
   const double = owned ?? (given as OpenAiTestDouble | undefined);
   const open: TestApp[] = [];
 
-  const envWith = (overrides: Env = {}): Env =>
-    testEnv(db, { ...(double ? modelEnv(double.baseURL) : {}), ...options.env, ...overrides });
+  /** testEnv(db, modelEnv (with a double) + `env`): a new DATA_DIR each call. */
+  const envWith = (env: Env = {}): Env =>
+    testEnv(db, { ...(double ? modelEnv(double.baseURL) : {}), ...env });
 
   /** Starts an app that closes itself after the suite unless it was closed before. */
   async function track(env: Env, startOptions: Parameters<typeof startApp>[1] = {}) {
@@ -139,7 +143,8 @@ export function useApps(db: TestDatabase, options: UseAppsOptions = {}): AppStar
     get double() {
       return hooks.double ?? noDouble();
     },
-    start: (overrides, startOptions) => hooks.track(hooks.envWith(overrides), startOptions),
+    start: (overrides, startOptions) =>
+      hooks.track(hooks.envWith({ ...options.env, ...overrides }), startOptions),
   };
 }
 
@@ -180,7 +185,7 @@ export function useApp(db: TestDatabase, options: UseAppOptions = {}): AppFixtur
   const workers: RunningProcess[] = [];
 
   async function startMain() {
-    env = hooks.envWith();
+    env = hooks.envWith({ ...options.env, ...adminEnv });
     main = await hooks.track(env, { logDestination: options.logDestination });
     if (adminAccount) {
       const token = await login(main, adminAccount.username, adminAccount.password);
@@ -195,7 +200,7 @@ export function useApp(db: TestDatabase, options: UseAppOptions = {}): AppFixtur
   const { beforeClose } = options;
   const hooks = appHooks(
     db,
-    { ...options, env: { ...options.env, ...adminEnv } },
+    options,
     startMain,
     beforeClose && (() => (main ? beforeClose(main) : Promise.resolve())),
   );
@@ -237,4 +242,46 @@ export function useApp(db: TestDatabase, options: UseAppOptions = {}): AppFixtur
       return worker;
     },
   };
+}
+
+type FakeableAPI = NonNullable<
+  Extract<Parameters<typeof jest.useFakeTimers>[0], { doNotFake?: unknown }>['doNotFake']
+>[number];
+
+/** Every API jest can fake except Date: what `fakeDate` leaves real. */
+const ALL_BUT_DATE: Exclude<FakeableAPI, 'Date'>[] = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'requestAnimationFrame',
+  'cancelAnimationFrame',
+  'requestIdleCallback',
+  'cancelIdleCallback',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+];
+
+/**
+ * Fakes Date alone, standing at `now` until moved (`jest.setSystemTime`); timers, I/O and
+ * performance.now() stay real, so the app, its database and `eventually` work as before. Undo
+ * with `jest.useRealTimers()`.
+ */
+export function fakeDate(now = Date.now()): void {
+  jest.useFakeTimers({ doNotFake: ALL_BUT_DATE, now });
+}
+
+/**
+ * For the rest of the suite (or describe block) the app's wall clock stands still and moves only
+ * when a test says: for code that stamps rows, leases and expiries with `new Date()`, so that a
+ * test moves the clock instead of sleeping until it has moved.
+ */
+export function useFakeDate(): { advance(ms: number): void } {
+  beforeAll(() => fakeDate());
+  afterAll(() => jest.useRealTimers());
+  return { advance: (ms) => jest.setSystemTime(Date.now() + ms) };
 }

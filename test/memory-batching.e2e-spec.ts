@@ -2,9 +2,8 @@ import { MemoryStore } from '@app/ai';
 import { MemoryJob } from '@app/database';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
-import { bearer, chatTurn, memoryJobsDone, registerUser, TestUser } from './support/test-app';
+import { bearer, chatTurn, runWorkerUntilDone, registerUser, TestUser } from './support/test-app';
 import { useApp } from './support/use-app';
 
 interface ListedMemory {
@@ -26,15 +25,7 @@ describe.each(TEST_DATABASES)('memory extraction batches on $name', (db) => {
   const say = (u: TestUser, message: string, sessionId?: string) =>
     chatTurn(api, u, message, sessionId);
   /** Runs the worker until the user's backlog is learned from. */
-  const drain = async (u: TestUser) => {
-    const worker = api.app.get(MemoryJobWorker);
-    worker.start();
-    try {
-      await memoryJobsDone(api, u.id);
-    } finally {
-      await worker.beforeApplicationShutdown();
-    }
-  };
+  const drain = (u: TestUser) => runWorkerUntilDone(api, u);
 
   it('sends up to MEMORY_JOB_BATCH_SIZE turns of a session in one extraction, in order', async () => {
     const u = await registerUser(api);

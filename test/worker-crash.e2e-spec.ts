@@ -2,13 +2,12 @@ import { MemoryStore } from '@app/ai';
 import { MemoryJob } from '@app/database';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
 import {
   bearer,
   chatTurn,
   eventually,
-  memoryJobsDone,
+  runWorkerUntilDone,
   registerUser,
   TestUser,
 } from './support/test-app';
@@ -31,17 +30,6 @@ describe.each(TEST_DATABASES)('worker crash on $name', (db) => {
     (await api.http().get('/api/v1/memories').set(bearer(u.token)).expect(200)).body.items.map(
       (m: { memory: string }) => m.memory,
     );
-
-  /** Runs the API's own worker until the user's jobs are done. */
-  async function runApiWorker(u: TestUser) {
-    const worker = api.app.get(MemoryJobWorker);
-    worker.start();
-    try {
-      await memoryJobsDone(api, u.id);
-    } finally {
-      await worker.beforeApplicationShutdown();
-    }
-  }
 
   it('SIGKILL of a worker process mid-extraction: the job is reclaimed and stored once', async () => {
     const u = await registerUser(api);
@@ -66,7 +54,7 @@ describe.each(TEST_DATABASES)('worker crash on $name', (db) => {
     // like every lease) has run out: the API's clock is moved past it rather than waited out.
     fakeDate(Date.now() + 2500);
     try {
-      await runApiWorker(u);
+      await runWorkerUntilDone(api, u);
     } finally {
       jest.useRealTimers();
     }
@@ -94,7 +82,7 @@ describe.each(TEST_DATABASES)('worker crash on $name', (db) => {
       runningUserId: u.id,
       leaseUntil: new Date(Date.now() - 1000),
     });
-    await runApiWorker(u);
+    await runWorkerUntilDone(api, u);
     expect(await memoriesOf(u)).toEqual(['I work at the harbour.']);
   });
 });

@@ -1,6 +1,7 @@
 import { ERROR_CODES } from '@app/common';
 import { AppConfig, Env, loadConfig } from '@app/config';
 import { MemoryJob } from '@app/database';
+import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { INestApplication } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync } from 'node:fs';
@@ -220,6 +221,20 @@ export async function memoryJobsDone(
     userId ? `the memory jobs of ${userId} to finish` : 'the memory jobs to finish',
     timeoutMs,
   );
+}
+
+/**
+ * For apps whose workers are off (MEMORY_WORKERS_ENABLED=false): runs the app's own extraction
+ * worker until the user's jobs are done, then stops it again.
+ */
+export async function runWorkerUntilDone(t: TestApp, user: TestUser): Promise<void> {
+  const worker = t.app.get(MemoryJobWorker);
+  worker.start();
+  try {
+    await memoryJobsDone(t, user.id);
+  } finally {
+    await worker.beforeApplicationShutdown();
+  }
 }
 
 /** POST /api/v1/chat/{user_id} as `user`, for a spec to `.expect()` the answer. */

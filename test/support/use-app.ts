@@ -24,7 +24,10 @@ export type DoubleOption = true | OpenAiTestDoubleOptions | OpenAiTestDouble;
 export interface UseAppsOptions {
   /** An OpenAI test double as the app's model and embedder; without it no model is configured. */
   double?: DoubleOption;
-  /** Variables over `testEnv` (and `modelEnv`, with a double) for every app started. */
+  /**
+   * Variables over `testEnv` (and `modelEnv`, with a double): for the main app (useApp; not for
+   * `startAnother`), or for every app started (useApps).
+   */
   env?: Env;
 }
 

@@ -4,9 +4,11 @@
  * stub, prints a markdown table, and writes bench/RESULTS.md and bench/results.json (full runs) or
  * bench/out/ (--quick or --only runs).
  *
- *   npm run bench                          every scenario (13-16 minutes on 2 cores)
+ *   npm run bench                          every scenario (15-19 minutes on 2 cores)
  *   npm run bench -- --only=mixed,auth     some of them
  *   npm run bench -- --quick               smaller and shorter: a smoke check, not figures
+ *   npm run bench -- --only=soak           50 users for 30 s: no 5xx, every turn stored once,
+ *                                          every job done, RSS levels off (fails the run if not)
  *   npm run bench -- --only=turn --profile CPU profiles of the servers into bench/out/profiles
  *                                          (read them with `npx ts-node bench/profile.ts FILE`)
  */
@@ -33,6 +35,7 @@ import { extractionScenario } from './scenarios/extraction';
 import { footprintScenario } from './scenarios/footprint';
 import { mixedScenario } from './scenarios/mixed';
 import { searchScenario } from './scenarios/search';
+import { soakScenario } from './scenarios/soak';
 import { throughputScenario } from './scenarios/throughput';
 import { turnScenario } from './scenarios/turn';
 
@@ -48,6 +51,7 @@ const SCENARIOS: Scenario[] = [
   extractionScenario,
   authScenario,
   footprintScenario,
+  soakScenario,
 ];
 
 interface Args {
@@ -117,10 +121,12 @@ async function main(): Promise<void> {
       };
       try {
         const out = await scenario.run(ctx);
+        const failed = (out.failures ?? []).map((line) => `CHECK FAILED: ${line}`);
         rows.push(...out.rows);
-        details[scenario.name] = out.details;
-        notes.push({ title: scenario.title, lines: out.notes });
+        details[scenario.name] = { ...out.details, ...(failed.length ? { failed } : {}) };
+        notes.push({ title: scenario.title, lines: [...failed, ...out.notes] });
         console.log(`\n${table(out.rows)}\n`);
+        for (const line of failed) console.error(`${scenario.name}: ${line}`);
       } catch (error) {
         // One broken scenario should not cost the others' figures.
         const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -11,29 +11,21 @@ import { DataSource } from 'typeorm';
 
 import { UsersService } from '../apps/api/src/users/users.service';
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
 import {
   bearer,
+  chatTurn,
   eventually,
   login,
   memoryJobsDrained,
-  modelEnv,
   registerUser,
-  startApp,
-  testEnv,
-  TestApp,
   TestUser,
 } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const ME = '/api/v1/auth/me';
 const EXPORT = `${ME}/export`;
 const ADMIN_USERS = '/api/v1/admin/users';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const ADMIN = { username: 'root_admin', email: 'root@example.com', password: 'admin password 1' };
-
-interface TurnBody {
-  session_id: string;
-}
 
 /**
  * Account lifecycle on the real app, a real database and real mem0 (its local SQLite stores),
@@ -41,46 +33,20 @@ interface TurnBody {
  * a deletion whose memory erasure has to wait for the memory store.
  */
 describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
+  const t = useApp(db, { double: true, admin: true });
+  const admin = t.admin;
   let store: MemoryStore;
   let dataSource: DataSource;
-  let adminToken: string;
 
-  beforeAll(async () => {
-    await double.start();
-    t = await startApp(
-      testEnv(db, {
-        ...modelEnv(double.baseURL),
-        ADMIN_USERNAME: ADMIN.username,
-        ADMIN_EMAIL: ADMIN.email,
-        ADMIN_PASSWORD: ADMIN.password,
-      }),
-    );
+  beforeAll(() => {
     store = t.app.get(MemoryStore);
     dataSource = t.app.get(DataSource);
-    adminToken = await login(t, ADMIN.username, ADMIN.password);
   });
-  afterEach(() => {
-    jest.restoreAllMocks();
-    double.reset();
-  });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
-  });
+  afterEach(() => jest.restoreAllMocks());
 
   const drain = () => memoryJobsDrained(t);
-
-  async function chat(user: TestUser, message: string, sessionId?: string): Promise<TurnBody> {
-    const res = await t
-      .http()
-      .post(`/api/v1/chat/${user.id}`)
-      .set(bearer(user.token))
-      .send({ message, ...(sessionId ? { session_id: sessionId } : {}) })
-      .expect(200);
-    return res.body as TurnBody;
-  }
+  const chat = (user: TestUser, message: string, sessionId?: string) =>
+    chatTurn(t, user, message, sessionId);
 
   /** A user who told the bot about `city` in two sessions, with memories extracted for real. */
   async function userWithData(city: string): Promise<TestUser & { memoryIds: string[] }> {
@@ -318,8 +284,8 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
       const res = await t
         .http()
         .delete(ME)
-        .set(bearer(adminToken))
-        .send({ password: ADMIN.password })
+        .set(bearer(admin.token))
+        .send({ password: admin.password })
         .expect(409);
       expect(res.body).toEqual({
         statusCode: 409,
@@ -327,7 +293,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
         message: 'The last admin cannot delete themself',
         code: 'LAST_ADMIN',
       });
-      await t.http().get(ME).set(bearer(adminToken)).expect(200);
+      await t.http().get(ME).set(bearer(admin.token)).expect(200);
 
       const second = {
         username: 'second_admin',
@@ -340,16 +306,16 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
       const token = await login(t, second.username, second.password);
       await t.http().delete(ME).set(bearer(token)).send({ password: second.password }).expect(204);
       expect(await rowsOf(user.id)).toMatchObject({ users: 0 });
-      await t.http().get(ME).set(bearer(adminToken)).expect(200);
+      await t.http().get(ME).set(bearer(admin.token)).expect(200);
     });
   });
 
   describe('DELETE /admin/users/{user_id}', () => {
     it('deletes the user, their data and their memories', async () => {
       const user = await userWithData('Bogota');
-      await t.http().delete(`${ADMIN_USERS}/${user.id}`).set(bearer(adminToken)).expect(204);
+      await t.http().delete(`${ADMIN_USERS}/${user.id}`).set(bearer(admin.token)).expect(204);
       await expectAccountGone(user, 'Bogota');
-      const again = await t.http().delete(`${ADMIN_USERS}/${user.id}`).set(bearer(adminToken));
+      const again = await t.http().delete(`${ADMIN_USERS}/${user.id}`).set(bearer(admin.token));
       expect(again.status).toBe(404);
       expect(again.body).toEqual({
         statusCode: 404,
@@ -360,11 +326,11 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
     });
 
     it('refuses self-deletion, unknown and malformed ids, and non-admins', async () => {
-      const me = await t.http().get(ME).set(bearer(adminToken)).expect(200);
+      const me = await t.http().get(ME).set(bearer(admin.token)).expect(200);
       const self = await t
         .http()
         .delete(`${ADMIN_USERS}/${me.body.id as string}`)
-        .set(bearer(adminToken))
+        .set(bearer(admin.token))
         .expect(409);
       expect(self.body).toEqual({
         statusCode: 409,
@@ -372,9 +338,9 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
         message: 'You cannot delete yourself',
         code: 'CANNOT_CHANGE_SELF',
       });
-      await t.http().delete(`${ADMIN_USERS}/${randomUUID()}`).set(bearer(adminToken)).expect(404);
+      await t.http().delete(`${ADMIN_USERS}/${randomUUID()}`).set(bearer(admin.token)).expect(404);
       for (const bad of ['not-a-uuid', '*', "1'%20OR%20'1'='1", '0'.repeat(36)]) {
-        const res = await t.http().delete(`${ADMIN_USERS}/${bad}`).set(bearer(adminToken));
+        const res = await t.http().delete(`${ADMIN_USERS}/${bad}`).set(bearer(admin.token));
         expect({ bad, status: res.status }).toEqual({ bad, status: 400 });
       }
       const user = await registerUser(t);
@@ -395,7 +361,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
           new DomainError(ErrorCode.MemoryStoreUnavailable, 'The memory store is unavailable'),
         );
 
-      await t.http().delete(`${ADMIN_USERS}/${user.id}`).set(bearer(adminToken)).expect(204);
+      await t.http().delete(`${ADMIN_USERS}/${user.id}`).set(bearer(admin.token)).expect(204);
       expect(await rowsOf(user.id)).toMatchObject({ users: 0, messages: 0 });
       await t.http().get(ME).set(bearer(user.token)).expect(401);
       const [pending] = await deletionsOf(user.id);

@@ -6,39 +6,20 @@ import { DataSource } from 'typeorm';
 
 import { RevokedTokenPruner } from '../apps/api/src/auth/revoked-token-pruner';
 import { runCli } from '../apps/api/src/cli';
+import { memoryJobRow } from './support/builders';
 import { TEST_DATABASES } from './support/databases';
-import {
-  bearer,
-  login,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from './support/test-app';
+import { bearer, login, registerUser, startApp, testEnv, TestUser } from './support/test-app';
+import { useApp, useFakeDate } from './support/use-app';
 
 const ME = '/api/v1/auth/me';
 const LOGIN = '/api/v1/auth/login';
 const USERS = '/api/v1/admin/users';
 const SESSIONS = '/api/v1/admin/sessions';
 const JOBS = '/api/v1/admin/memory-jobs';
-const ADMIN = {
-  ADMIN_USERNAME: 'tools_admin',
-  ADMIN_EMAIL: 'tools@example.com',
-  ADMIN_PASSWORD: 'admin password 1',
-};
 
 describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
-  let t: TestApp;
-  let admin: { id: string; token: string };
-
-  beforeAll(async () => {
-    t = await startApp(testEnv(db, { ...ADMIN, MEMORY_WORKERS_ENABLED: 'false' }));
-    const token = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
-    const me = await t.http().get(ME).set(bearer(token)).expect(200);
-    admin = { id: me.body.id, token };
-  });
-  afterAll(() => t.close());
+  const t = useApp(db, { admin: true, env: { MEMORY_WORKERS_ENABLED: 'false' } });
+  const admin = t.admin;
 
   /** The CLI on the app's database; without dropSchema, which `t.config` has set for start-up. */
   const cli = (args: string[]) =>
@@ -75,11 +56,11 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
       await cli([
         'create-admin',
         '--username',
-        ADMIN.ADMIN_USERNAME,
+        admin.username,
         '--email',
-        ADMIN.ADMIN_EMAIL,
+        admin.email,
         '--password',
-        ADMIN.ADMIN_PASSWORD,
+        admin.password,
       ]);
       await t.http().get(USERS).set(bearer(admin.token)).expect(200);
     });
@@ -211,6 +192,8 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
   });
 
   describe('GET /admin/sessions', () => {
+    // Activity timestamps come from the app's Date: moved on between sessions, not waited for.
+    const clock = useFakeDate();
     let alice: TestUser;
     let bob: TestUser;
 
@@ -228,7 +211,7 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
           .set(bearer(user.token))
           .send({ title })
           .expect(201);
-        await new Promise((r) => setTimeout(r, 5));
+        clock.advance(5);
       }
     });
 
@@ -292,28 +275,13 @@ describe.each(TEST_DATABASES)('admin tools on $name', (db) => {
     let owner: TestUser;
 
     async function insertJob(status: MemoryJob['status']): Promise<string> {
-      const id = randomUUID();
-      const now = new Date();
-      await t.app
-        .get(DataSource)
-        .getRepository(MemoryJob)
-        .insert({
-          id,
-          userId: owner.id,
-          sessionId: randomUUID(),
-          messageId: randomUUID(),
-          replyId: randomUUID(),
-          status,
-          attempts: status === 'failed' ? 5 : 0,
-          runAt: new Date(now.getTime() - 60_000),
-          leaseUntil: null,
-          lockedBy: null,
-          runningUserId: null,
-          lastError: status === 'failed' ? 'The model call failed' : null,
-          createdAt: now,
-          updatedAt: now,
-        });
-      return id;
+      const job = memoryJobRow({
+        userId: owner.id,
+        status,
+        runAt: new Date(Date.now() - 60_000),
+      });
+      await t.app.get(DataSource).getRepository(MemoryJob).insert(job);
+      return job.id;
     }
 
     beforeAll(async () => {

@@ -4,27 +4,17 @@ import { DataSource } from 'typeorm';
 
 import { runCli } from '../apps/api/src/cli';
 import { TEST_DATABASES } from './support/databases';
-import { bearer, login, registerUser, startApp, testEnv, TestApp } from './support/test-app';
+import { bearer, login, registerUser, startApp, testEnv } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const USERS = '/api/v1/admin/users';
-const ADMIN = {
-  ADMIN_USERNAME: 'root_admin',
-  ADMIN_EMAIL: 'root@example.com',
-  ADMIN_PASSWORD: 'admin password 1',
-};
 
 describe.each(TEST_DATABASES)('admin on $name', (db) => {
-  let t: TestApp;
-  let adminToken: string;
-
-  beforeAll(async () => {
-    t = await startApp(testEnv(db, ADMIN));
-    adminToken = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
-  });
-  afterAll(() => t.close());
+  const t = useApp(db, { admin: true });
+  const admin = t.admin;
 
   it('the bootstrap admin exists with the admin role', async () => {
-    const res = await t.http().get('/api/v1/auth/me').set(bearer(adminToken)).expect(200);
+    const res = await t.http().get('/api/v1/auth/me').set(bearer(admin.token)).expect(200);
     expect(res.body).toMatchObject({
       username: 'root_admin',
       email: 'root@example.com',
@@ -35,7 +25,7 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
   it('lists users with counts and pagination', async () => {
     await registerUser(t, 'listed');
     await registerUser(t, 'listed');
-    const all = await t.http().get(USERS).set(bearer(adminToken)).expect(200);
+    const all = await t.http().get(USERS).set(bearer(admin.token)).expect(200);
     expect(all.body).toMatchObject({ limit: 20, offset: 0 });
     expect(all.body.total).toBeGreaterThanOrEqual(3);
     expect(all.body.items).toHaveLength(all.body.total);
@@ -56,7 +46,7 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
     const page = await t
       .http()
       .get(`${USERS}?limit=1&offset=1`)
-      .set(bearer(adminToken))
+      .set(bearer(admin.token))
       .expect(200);
     expect(page.body).toMatchObject({ total: all.body.total, limit: 1, offset: 1 });
     expect(page.body.items).toEqual([all.body.items[1]]);
@@ -95,7 +85,7 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
         })),
       );
     const counts = async () => {
-      const res = await t.http().get(`${USERS}?limit=100`).set(bearer(adminToken)).expect(200);
+      const res = await t.http().get(`${USERS}?limit=100`).set(bearer(admin.token)).expect(200);
       const items = res.body.items as {
         id: string;
         session_count: number;
@@ -127,7 +117,7 @@ describe.each(TEST_DATABASES)('admin on $name', (db) => {
     ['non-numeric limit', '?limit=ten'],
     ['unknown query field', '?sort=name'],
   ])('refuses %s with 400', async (_name, query) => {
-    const res = await t.http().get(`${USERS}${query}`).set(bearer(adminToken)).expect(400);
+    const res = await t.http().get(`${USERS}${query}`).set(bearer(admin.token)).expect(400);
     expect(res.body).toMatchObject({
       statusCode: 400,
       error: 'Bad Request',

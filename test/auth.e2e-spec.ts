@@ -2,15 +2,8 @@ import { JwtService } from '@nestjs/jwt';
 import { randomUUID } from 'node:crypto';
 
 import { TEST_DATABASES } from './support/databases';
-import {
-  bearer,
-  login,
-  registerUser,
-  startApp,
-  TEST_JWT_SECRET,
-  testEnv,
-  TestApp,
-} from './support/test-app';
+import { bearer, login, registerUser, TEST_JWT_SECRET } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const REGISTER = '/api/v1/auth/register';
 const LOGIN = '/api/v1/auth/login';
@@ -20,13 +13,8 @@ const LOGOUT = '/api/v1/auth/logout';
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe.each(TEST_DATABASES)('auth on $name', (db) => {
-  let t: TestApp;
+  const t = useApp(db);
   const signer = new JwtService({ secret: TEST_JWT_SECRET });
-
-  beforeAll(async () => {
-    t = await startApp(testEnv(db));
-  });
-  afterAll(() => t.close());
 
   /** A token signed with the test secret, shaped like ours except for `overrides`. */
   function forge(

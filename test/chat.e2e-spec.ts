@@ -4,19 +4,18 @@ import { DataSource } from 'typeorm';
 
 import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
-import { ChatRequestBody, OpenAiTestDouble } from './support/openai-double';
+import { ChatRequestBody } from './support/openai-double';
 import { parseSse, rawText } from './support/sse';
 import {
   bearer,
   eventually,
   memoryJobsDrained,
-  modelEnv,
+  postTurn,
   registerUser,
-  startApp,
-  testEnv,
   TestApp,
   TestUser,
 } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const chatPath = (u: TestUser) => `/api/v1/chat/${u.id}`;
 
@@ -26,39 +25,21 @@ function promptOf(request: ChatRequestBody | undefined): { role: string; content
 }
 
 describe.each(TEST_DATABASES)('chat on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
-  let env: Record<string, string | undefined>;
+  const drained = (app: TestApp = t) => memoryJobsDrained(app, 'jobs to drain');
+  const t = useApp(db, {
+    double: true,
+    env: { MEMORY_JOB_MAX_ATTEMPTS: '2' },
+    // An extraction still running at close could log after the suite ended (jest: exit 1).
+    beforeClose: (app) => drained(app).catch(() => undefined),
+  });
+  const { double } = t;
 
-  const send = (u: TestUser, body: object) =>
-    t.http().post(chatPath(u)).set(bearer(u.token)).send(body);
-  const drained = () => memoryJobsDrained(t, 'jobs to drain');
-  /**
-   * A second app on the same database (sharing a MariaDB with the main app, so it must not drop
-   * the schema) whose workers are off, so that they cannot take the main app's jobs.
-   */
+  const send = (u: TestUser, body: object) => postTurn(t, u, body);
+  /** A second app whose workers are off, so that they cannot take the main app's jobs. */
   const subApp = (overrides: Record<string, string>) =>
-    startApp(
-      testEnv(db, { ...modelEnv(double.baseURL), MEMORY_WORKERS_ENABLED: 'false', ...overrides }),
-      {
-        fresh: false,
-      },
-    );
+    t.startAnother({ MEMORY_WORKERS_ENABLED: 'false', ...overrides });
   const jobsOf = (u: TestUser) =>
     t.app.get(DataSource).getRepository(MemoryJob).findBy({ userId: u.id });
-
-  beforeAll(async () => {
-    await double.start();
-    env = testEnv(db, { ...modelEnv(double.baseURL), MEMORY_JOB_MAX_ATTEMPTS: '2' });
-    t = await startApp(env);
-  });
-  afterAll(async () => {
-    // An extraction still running at close could log after the suite ended (jest: exit 1).
-    await drained().catch(() => undefined);
-    await t.close();
-    await double.stop();
-  });
-  afterEach(() => double.reset());
 
   it('holds a conversation in one session and answers in the documented shape', async () => {
     const u = await registerUser(t);
@@ -591,8 +572,7 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
     const u = await registerUser(t);
     const res = await send(u, { message: 'I live in Madrid.' }).expect(200);
     await drained();
-    await t.close();
-    t = await startApp(env, { fresh: false });
+    await t.restart();
     const messages = await t
       .http()
       .get(`${chatPath(u)}/sessions/${res.body.session_id}/messages`)
@@ -608,25 +588,17 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
 });
 
 describe.each(TEST_DATABASES)('chat without a model on $name', (db) => {
+  const t = useApp(db);
+
   it('answers 503 naming the variables to set, and stores nothing', async () => {
-    const t = await startApp(testEnv(db));
-    try {
-      const u = await registerUser(t);
-      const res = await t
-        .http()
-        .post(chatPath(u))
-        .set(bearer(u.token))
-        .send({ message: 'hi' })
-        .expect(503);
-      expect(res.body.message).toMatch(/OPENAI_API_KEY/);
-      const sessions = await t
-        .http()
-        .get(`${chatPath(u)}/sessions`)
-        .set(bearer(u.token))
-        .expect(200);
-      expect(sessions.body.total).toBe(0);
-    } finally {
-      await t.close();
-    }
+    const u = await registerUser(t);
+    const res = await postTurn(t, u, { message: 'hi' }).expect(503);
+    expect(res.body.message).toMatch(/OPENAI_API_KEY/);
+    const sessions = await t
+      .http()
+      .get(`${chatPath(u)}/sessions`)
+      .set(bearer(u.token))
+      .expect(200);
+    expect(sessions.body.total).toBe(0);
   });
 });

@@ -5,25 +5,17 @@ import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble, userMessagesFromExtractionPrompt } from './support/openai-double';
+import { userMessagesFromExtractionPrompt } from './support/openai-double';
 import { parseSse, rawText } from './support/sse';
 import {
   bearer,
   eventually,
-  login,
-  modelEnv,
+  memoryJobsDone,
+  postTurn,
   registerUser,
-  startApp,
-  testEnv,
-  TestApp,
   TestUser,
 } from './support/test-app';
-
-const ADMIN = {
-  username: 'race_admin',
-  email: 'race_admin@example.com',
-  password: 'admin password 1',
-};
+import { useApp } from './support/use-app';
 
 interface StoredMessage {
   id: string;
@@ -39,39 +31,25 @@ interface StoredMessage {
  * that says what happened, and what is stored afterwards must be whole.
  */
 describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
-  let dataSource: DataSource;
-  let adminToken: string;
-
   // What the server logs as errors: no conflict may reach a client as an unhandled error.
   let errorLog: jest.SpyInstance;
-
-  beforeAll(async () => {
+  beforeAll(() => {
     errorLog = jest.spyOn(Logger.prototype, 'error');
-    await double.start();
-    t = await startApp(
-      testEnv(db, {
-        ...modelEnv(double.baseURL),
-        ADMIN_USERNAME: ADMIN.username,
-        ADMIN_EMAIL: ADMIN.email,
-        ADMIN_PASSWORD: ADMIN.password,
-      }),
-    );
-    dataSource = t.app.get(DataSource);
-    adminToken = await login(t, ADMIN.username, ADMIN.password);
   });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
+  const t = useApp(db, { double: true, admin: true });
+  const { double, admin } = t;
+  let dataSource: DataSource;
+  beforeAll(() => {
+    dataSource = t.app.get(DataSource);
+  });
+  // Declared after useApp: runs once the app has closed.
+  afterAll(() => {
     const unhandled = errorLog.mock.calls.filter((call) => call.includes('Unhandled error'));
     errorLog.mockRestore();
     expect(unhandled).toEqual([]);
   });
-  afterEach(() => double.reset());
 
-  const chat = (u: TestUser, body: object) =>
-    t.http().post(`/api/v1/chat/${u.id}`).set(bearer(u.token)).send(body);
+  const chat = (u: TestUser, body: object) => postTurn(t, u, body);
   const streamChat = (u: TestUser, body: object) =>
     chat(u, { ...body, stream: true })
       .buffer(true)
@@ -100,13 +78,7 @@ describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
     }
   }
 
-  /** Every extraction job of the user has run to completion (completed jobs leave the queue). */
-  async function jobsDrained(userId: string): Promise<void> {
-    await eventually(
-      async () => (await dataSource.getRepository(MemoryJob).countBy({ userId })) === 0,
-      'the memory jobs to drain',
-    );
-  }
+  const jobsDrained = (userId: string) => memoryJobsDone(t, userId);
 
   /** How many times each text was handed to mem0's extraction, over all its requests. */
   function extractedCounts(): Map<string, number> {
@@ -293,7 +265,7 @@ describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
       const deleteAccount = () =>
         who === 'self'
           ? t.http().delete('/api/v1/auth/me').set(bearer(u.token)).send({ password: u.password })
-          : t.http().delete(`/api/v1/admin/users/${u.id}`).set(bearer(adminToken));
+          : t.http().delete(`/api/v1/admin/users/${u.id}`).set(bearer(admin.token));
       const [responses, deletion] = await Promise.all([
         Promise.all(
           Array.from({ length: 8 }, (_, i) =>

@@ -6,17 +6,8 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 
 import { TEST_DATABASES, TestDatabase } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
-import {
-  bearer,
-  eventually,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from './support/test-app';
+import { bearer, eventually, postTurn, registerUser, TestUser } from './support/test-app';
+import { useApp } from './support/use-app';
 
 /** Another client of the same database holding the lock a turn needs, until `release`. */
 interface HeldLock {
@@ -55,41 +46,31 @@ function lockSqliteWrites(dataDir: string): HeldLock {
  * leaves no half of the turn behind.
  */
 describe.each(TEST_DATABASES)('a database that stays busy, on $name', (db: TestDatabase) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
-  let dataDir: string;
+  const t = useApp(db, {
+    double: true,
+    env: {
+      DB_LOCK_WAIT_TIMEOUT_SECONDS: '1',
+      DB_RETRY_ATTEMPTS: '2',
+      MEMORY_WORKERS_ENABLED: 'false',
+    },
+  });
+  const { double } = t;
   let u: TestUser;
   let sessionId: string;
 
   beforeAll(async () => {
-    await double.start();
-    const env = testEnv(db, {
-      ...modelEnv(double.baseURL),
-      DB_LOCK_WAIT_TIMEOUT_SECONDS: '1',
-      DB_RETRY_ATTEMPTS: '2',
-      MEMORY_WORKERS_ENABLED: 'false',
-    });
-    dataDir = env.DATA_DIR!;
-    t = await startApp(env);
     u = await registerUser(t, 'busy');
     const first = await chat({ message: 'The first question' }).expect(200);
     sessionId = first.body.session_id as string;
   });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
-  });
-  afterEach(() => {
-    double.reset();
-    jest.restoreAllMocks();
-  });
+  afterEach(() => jest.restoreAllMocks());
 
-  function chat(body: object) {
-    return t.http().post(`/api/v1/chat/${u.id}`).set(bearer(u.token)).send(body);
-  }
+  const chat = (body: object) => postTurn(t, u, body);
 
   const hold = (): Promise<HeldLock> =>
-    db.url ? lockSessionRow(db.url, sessionId) : Promise.resolve(lockSqliteWrites(dataDir));
+    db.url
+      ? lockSessionRow(db.url, sessionId)
+      : Promise.resolve(lockSqliteWrites(t.config.dataDir));
 
   async function contents(): Promise<string[]> {
     const res = await t

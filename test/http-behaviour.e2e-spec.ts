@@ -1,15 +1,11 @@
 import { TEST_DATABASES } from './support/databases';
-import { bearer, registerUser, startApp, testEnv, TestApp } from './support/test-app';
+import { bearer, registerUser } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const REGISTER = '/api/v1/auth/register';
 
 describe.each(TEST_DATABASES)('HTTP behaviour on $name', (db) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(testEnv(db));
-  });
-  afterAll(() => t.close());
+  const t = useApp(db);
 
   it('answers malformed JSON with 400 and no internals', async () => {
     const res = await t

@@ -2,13 +2,13 @@ import { MemoryStore } from '@app/ai';
 import { randomUUID } from 'node:crypto';
 
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
+import { PASSWORD, registration } from './support/builders';
 import { parseSse, rawText } from './support/sse';
-import { bearer, modelEnv, startApp, testEnv, TestApp } from './support/test-app';
+import { bearer, TestApp } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const REGISTER = '/api/v1/auth/register';
 const LOGIN = '/api/v1/auth/login';
-const PASSWORD = 'correct horse battery';
 const WINDOW_SECONDS = 15 * 60;
 const ALLOWED_ORIGIN = 'https://app.example';
 
@@ -19,36 +19,29 @@ interface Account {
 }
 
 describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
   /** Small limits; TRUST_PROXY so that each test can act from its own X-Forwarded-For address. */
-  let t: TestApp;
+  const t = useApp(db, {
+    double: true,
+    env: {
+      MEMORY_WORKERS_ENABLED: 'false',
+      THROTTLE_LOGIN_FAILURES: '3',
+      THROTTLE_REGISTER_PER_HOUR: '3',
+      THROTTLE_CHAT_PER_MINUTE: '2',
+      THROTTLE_LOGIN_PER_HOUR: '12',
+      THROTTLE_MEMORY_PER_MINUTE: '3',
+      THROTTLE_SESSIONS_PER_HOUR: '3',
+      SUMMARY_MIN_INTERVAL_SECONDS: '60',
+      TRUST_PROXY: 'true',
+      CORS_ORIGINS: ALLOWED_ORIGIN,
+    },
+  });
+  const { double } = t;
   /** Every limit at 0 (the test default): switched off. */
   let unlimited: TestApp;
   let accounts = 0;
 
   beforeAll(async () => {
-    await double.start();
-    const common = { ...modelEnv(double.baseURL), MEMORY_WORKERS_ENABLED: 'false' };
-    t = await startApp(
-      testEnv(db, {
-        ...common,
-        THROTTLE_LOGIN_FAILURES: '3',
-        THROTTLE_REGISTER_PER_HOUR: '3',
-        THROTTLE_CHAT_PER_MINUTE: '2',
-        THROTTLE_LOGIN_PER_HOUR: '12',
-        THROTTLE_MEMORY_PER_MINUTE: '3',
-        THROTTLE_SESSIONS_PER_HOUR: '3',
-        SUMMARY_MIN_INTERVAL_SECONDS: '60',
-        TRUST_PROXY: 'true',
-        CORS_ORIGINS: ALLOWED_ORIGIN,
-      }),
-    );
-    unlimited = await startApp(testEnv(db, common), { fresh: false });
-  });
-  afterAll(async () => {
-    await unlimited?.close();
-    await t?.close();
-    await double.stop();
+    unlimited = await t.startAnother({ MEMORY_WORKERS_ENABLED: 'false' });
   });
 
   const register = (app: TestApp, from: string, body: object) =>
@@ -59,15 +52,11 @@ describe.each(TEST_DATABASES)('abuse limits and security headers on $name', (db)
   /** A new account, registered and logged in from an address used for nothing else. */
   async function account(app: TestApp = t): Promise<Account> {
     accounts += 1;
-    const username = `lim${accounts}_${Date.now().toString(36)}`;
+    const body = registration('lim');
     const from = `10.250.${Math.floor(accounts / 250)}.${accounts % 250}`;
-    const reg = await register(app, from, {
-      username,
-      email: `${username}@example.com`,
-      password: PASSWORD,
-    }).expect(201);
-    const res = await loginFrom(app, from, username, PASSWORD).expect(200);
-    return { id: reg.body.id as string, username, token: res.body.access_token as string };
+    const reg = await register(app, from, body).expect(201);
+    const res = await loginFrom(app, from, body.username, PASSWORD).expect(200);
+    return { id: reg.body.id as string, username: body.username, token: res.body.access_token };
   }
 
   function expectTooMany(

@@ -1,17 +1,8 @@
 import { Mem0Client } from '@app/ai/mem0.client';
 import { threadId } from 'node:worker_threads';
 
-import { OpenAiTestDouble } from './support/openai-double';
-import {
-  bearer,
-  eventually,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from './support/test-app';
+import { bearer, chatTurn, eventually, registerUser, TestUser } from './support/test-app';
+import { useApp } from './support/use-app';
 
 interface Internals {
   memory: Promise<{
@@ -26,8 +17,8 @@ interface Internals {
  * and a thread that died is replaced by the next search.
  */
 describe('Mem0 threads', () => {
-  const double = new OpenAiTestDouble({ embeddingDims: 32 });
-  let t: TestApp;
+  const t = useApp({ name: 'sqlite' }, { double: { embeddingDims: 32 } });
+  const { double } = t;
   let internals: Internals;
 
   const search = (u: TestUser, query: string) =>
@@ -39,15 +30,9 @@ describe('Mem0 threads', () => {
       .expect(200)
       .then((res) => (res.body.results as { memory: string }[]).map((m) => m.memory));
 
-  beforeAll(async () => {
-    await double.start();
-    t = await startApp(testEnv({ name: 'sqlite' }, modelEnv(double.baseURL)));
+  beforeAll(() => {
     const client: unknown = t.app.get(Mem0Client);
     internals = client as Internals;
-  });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
   });
 
   it('searches off the main thread and finds what the main thread stored', async () => {
@@ -56,26 +41,14 @@ describe('Mem0 threads', () => {
     await t.http().get('/api/v1/memories').set(bearer(u.token)).expect(200);
     const mainInstance = await internals.memory;
     mainInstance.search = () => Promise.reject(new Error('searched on the main thread'));
-    await t
-      .http()
-      .post(`/api/v1/chat/${u.id}`)
-      .set(bearer(u.token))
-      .send({ message: 'I live in Lisbon.' })
-      .expect(200);
+    await chatTurn(t, u, 'I live in Lisbon.');
     await eventually(
       async () => (await search(u, 'Where do I live?')).includes('I live in Lisbon.'),
       'the fact to be found',
     );
-    const turn = await t
-      .http()
-      .post(`/api/v1/chat/${u.id}`)
-      .set(bearer(u.token))
-      .send({ message: 'Where do I live?' })
-      .expect(200);
-    expect(turn.body.memory_status).toBe('ok');
-    expect(turn.body.memories_used.map((m: { memory: string }) => m.memory)).toContain(
-      'I live in Lisbon.',
-    );
+    const turn = await chatTurn(t, u, 'Where do I live?');
+    expect(turn.memory_status).toBe('ok');
+    expect(turn.memories_used.map((m) => m.memory)).toContain('I live in Lisbon.');
     expect(internals.searchThread?.worker?.threadId).not.toBe(threadId);
   });
 
@@ -102,6 +75,5 @@ describe('Mem0 threads', () => {
       .send({ query: 'anything', limit: 5 })
       .expect(502);
     expect(res.body.message).toBe('The embedding service failed; try again');
-    double.reset();
   });
 });

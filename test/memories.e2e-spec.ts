@@ -2,18 +2,17 @@ import { randomUUID } from 'node:crypto';
 
 import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
 import {
   bearer,
+  chatTurn,
   eventually,
   memoryJobsDrained,
-  modelEnv,
   registerUser,
-  startApp,
-  testEnv,
   TestApp,
   TestUser,
+  TurnBody,
 } from './support/test-app';
+import { useApp, useDouble } from './support/use-app';
 
 const MEMORIES = '/api/v1/memories';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,10 +37,6 @@ interface PageBody {
   limit: number;
   offset: number;
 }
-interface TurnBody {
-  session_id: string;
-  message_id: string;
-}
 interface JobBody {
   id: string;
   status: string;
@@ -60,12 +55,17 @@ const BY_ID: [string, (id: string) => string, object | undefined][] = [
   ['delete', (id) => `${MEMORIES}/${id}`, undefined],
   ['get', (id) => `${MEMORIES}/${id}/history`, undefined],
 ];
+/** Every memory route that reaches mem0 (all but the job list), for memory `id`. */
+const MEM0_CALLS = (id: string): [string, string, object?][] => [
+  ['post', `${MEMORIES}/search`, { query: 'Lisbon' }],
+  ['get', `${MEMORIES}/summary`],
+  ['get', MEMORIES],
+  ['delete', MEMORIES],
+  ...BY_ID.map(([method, path, body]): [string, string, object?] => [method, path(id), body]),
+];
 
 describe.each(TEST_DATABASES)('memories on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-
-  beforeAll(() => double.start());
-  afterAll(() => double.stop());
+  const double = useDouble();
 
   function send(t: TestApp, user: TestUser | null, method: string, path: string, body?: object) {
     const agent = t.http();
@@ -82,15 +82,7 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
   }
 
   /** A real chat turn; its memory extraction is queued and runs in the background. */
-  async function chat(t: TestApp, user: TestUser, message: string): Promise<TurnBody> {
-    const res = await t
-      .http()
-      .post(`/api/v1/chat/${user.id}`)
-      .set(bearer(user.token))
-      .send({ message })
-      .expect(200);
-    return res.body as TurnBody;
-  }
+  const chat = (t: TestApp, user: TestUser, message: string) => chatTurn(t, user, message);
 
   /** The id of the user message of a turn: what memories and jobs name as their message_id. */
   async function userMessageId(t: TestApp, user: TestUser, turn: TurnBody): Promise<string> {
@@ -104,7 +96,7 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
   }
 
   describe('with a model', () => {
-    let t: TestApp;
+    const t = useApp(db, { double });
     let alice: TestUser;
     let aliceTurn: TurnBody;
 
@@ -129,11 +121,8 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
       list(user).then((page) => page.items.find((m) => m.memory === text)!);
 
     beforeAll(async () => {
-      t = await startApp(testEnv(db, modelEnv(double.baseURL)));
       [alice, aliceTurn] = await userWithMemories();
     });
-    afterEach(() => double.reset());
-    afterAll(() => t.close());
 
     it('lists what a chat turn taught, newest first, with where it was learned', async () => {
       const page = await list(alice);
@@ -433,18 +422,7 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
       });
 
       it('every endpoint needs a token', async () => {
-        const id = randomUUID();
-        const calls: [string, string, object?][] = [
-          ['post', `${MEMORIES}/search`, { query: 'Lisbon' }],
-          ['get', `${MEMORIES}/summary`],
-          ['get', `${MEMORIES}/jobs`],
-          ['get', MEMORIES],
-          ['delete', MEMORIES],
-          ['get', `${MEMORIES}/${id}`],
-          ['put', `${MEMORIES}/${id}`, { memory: 'x' }],
-          ['delete', `${MEMORIES}/${id}`],
-          ['get', `${MEMORIES}/${id}/history`],
-        ];
+        const calls = [...MEM0_CALLS(randomUUID()), ['get', `${MEMORIES}/jobs`] as const];
         for (const [method, path, body] of calls) {
           const res = await send(t, null, method, path, body);
           expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
@@ -455,21 +433,10 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
   });
 
   describe('when extraction keeps failing', () => {
-    let t: TestApp;
-
-    beforeAll(async () => {
-      // The worker is started by hand, once the model is set to fail extraction.
-      t = await startApp(
-        testEnv(db, {
-          ...modelEnv(double.baseURL),
-          MEMORY_WORKERS_ENABLED: 'false',
-          MEMORY_JOB_MAX_ATTEMPTS: '2',
-        }),
-      );
-    });
-    afterAll(async () => {
-      double.reset();
-      await t.close();
+    // The worker is started by hand, once the model is set to fail extraction.
+    const t = useApp(db, {
+      double,
+      env: { MEMORY_WORKERS_ENABLED: 'false', MEMORY_JOB_MAX_ATTEMPTS: '2' },
     });
 
     it('shows the job pending, then failed for good with its error', async () => {
@@ -522,28 +489,15 @@ describe.each(TEST_DATABASES)('memories on $name', (db) => {
   });
 
   describe('without a model', () => {
-    let t: TestApp;
+    const t = useApp(db);
     let user: TestUser;
 
     beforeAll(async () => {
-      t = await startApp(testEnv(db));
       user = await registerUser(t);
     });
-    afterAll(() => t.close());
 
     it('answers 503 wherever mem0 is needed', async () => {
-      const id = randomUUID();
-      const calls: [string, string, object?][] = [
-        ['post', `${MEMORIES}/search`, { query: 'Lisbon' }],
-        ['get', `${MEMORIES}/summary`],
-        ['get', MEMORIES],
-        ['delete', MEMORIES],
-        ['get', `${MEMORIES}/${id}`],
-        ['put', `${MEMORIES}/${id}`, { memory: 'x' }],
-        ['delete', `${MEMORIES}/${id}`],
-        ['get', `${MEMORIES}/${id}/history`],
-        ['get', `${MEMORIES}/*`],
-      ];
+      const calls = [...MEM0_CALLS(randomUUID()), ['get', `${MEMORIES}/*`] as const];
       for (const [method, path, body] of calls) {
         const res = await send(t, user, method, path, body);
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 503 });

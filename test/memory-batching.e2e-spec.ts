@@ -2,19 +2,9 @@ import { MemoryStore } from '@app/ai';
 import { MemoryJob } from '@app/database';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
-import {
-  bearer,
-  eventually,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from './support/test-app';
+import { bearer, chatTurn, runWorkerUntilDone, registerUser, TestUser } from './support/test-app';
+import { useApp } from './support/use-app';
 
 interface ListedMemory {
   memory: string;
@@ -23,46 +13,19 @@ interface ListedMemory {
 
 /** A backlog of one session's turns is learned from in one mem0 call, through the real worker. */
 describe.each(TEST_DATABASES)('memory extraction batches on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let api: TestApp;
+  const api = useApp(db, {
+    double: true,
+    env: { MEMORY_WORKERS_ENABLED: 'false', MEMORY_JOB_BATCH_SIZE: '3' },
+  });
+  const { double } = api;
   const jobsOf = (u: TestUser) =>
     api.app.get(DataSource).getRepository(MemoryJob).findBy({ userId: u.id });
   const memoriesOf = async (u: TestUser): Promise<ListedMemory[]> =>
     (await api.http().get('/api/v1/memories').set(bearer(u.token)).expect(200)).body.items;
-  const say = async (u: TestUser, message: string, sessionId?: string) =>
-    (
-      await api
-        .http()
-        .post(`/api/v1/chat/${u.id}`)
-        .set(bearer(u.token))
-        .send(sessionId ? { message, session_id: sessionId } : { message })
-        .expect(200)
-    ).body as { session_id: string };
-  const drain = async (u: TestUser) => {
-    const worker = api.app.get(MemoryJobWorker);
-    worker.start();
-    try {
-      await eventually(async () => (await jobsOf(u)).length === 0, 'the backlog to drain');
-    } finally {
-      await worker.beforeApplicationShutdown();
-    }
-  };
-
-  beforeAll(async () => {
-    await double.start();
-    api = await startApp(
-      testEnv(db, {
-        ...modelEnv(double.baseURL),
-        MEMORY_WORKERS_ENABLED: 'false',
-        MEMORY_JOB_BATCH_SIZE: '3',
-      }),
-    );
-  });
-  afterAll(async () => {
-    await api.close();
-    await double.stop();
-  });
-  afterEach(() => double.reset());
+  const say = (u: TestUser, message: string, sessionId?: string) =>
+    chatTurn(api, u, message, sessionId);
+  /** Runs the worker until the user's backlog is learned from. */
+  const drain = (u: TestUser) => runWorkerUntilDone(api, u);
 
   it('sends up to MEMORY_JOB_BATCH_SIZE turns of a session in one extraction, in order', async () => {
     const u = await registerUser(api);

@@ -1,15 +1,6 @@
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
-import {
-  bearer,
-  eventually,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from './support/test-app';
+import { bearer, chatTurn, eventually, registerUser, TestUser } from './support/test-app';
+import { useApp } from './support/use-app';
 
 const MEMORIES = '/api/v1/memories';
 
@@ -26,37 +17,17 @@ interface JobBody {
  * extraction is refused with a visible error instead of learning (or silently forgetting) more.
  */
 describe.each(TEST_DATABASES)('memory caps on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
-
-  beforeAll(async () => {
-    await double.start();
-    t = await startApp(
-      testEnv(db, {
-        ...modelEnv(double.baseURL),
-        MEMORY_MAX_FACTS_PER_TURN: '5',
-        MEMORY_MAX_PER_USER: '8',
-        MEMORY_JOB_BATCH_SIZE: '1',
-      }),
-    );
+  const t = useApp(db, {
+    double: true,
+    env: { MEMORY_MAX_FACTS_PER_TURN: '5', MEMORY_MAX_PER_USER: '8', MEMORY_JOB_BATCH_SIZE: '1' },
   });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
-  });
+  const { double } = t;
 
   const manyFacts = (turn: number) =>
     Array.from({ length: 40 }, (_, i) => `My gadget ${turn}-${i} is blue.`).join('\n');
 
-  async function chat(u: TestUser, message: string, sessionId?: string): Promise<string> {
-    const res = await t
-      .http()
-      .post(`/api/v1/chat/${u.id}`)
-      .set(bearer(u.token))
-      .send({ message, session_id: sessionId })
-      .expect(200);
-    return res.body.session_id as string;
-  }
+  const chat = async (u: TestUser, message: string, sessionId?: string) =>
+    (await chatTurn(t, u, message, sessionId)).session_id;
 
   const jobs = async (u: TestUser) =>
     (await t.http().get(`${MEMORIES}/jobs`).set(bearer(u.token)).expect(200)).body

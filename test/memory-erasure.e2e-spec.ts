@@ -2,37 +2,21 @@ import { Mem0Client } from '@app/ai/mem0.client';
 import type { Memory } from 'mem0ai/oss';
 
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
-import {
-  bearer,
-  eventually,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from './support/test-app';
+import { bearer, chatTurn, eventually, registerUser, TestUser } from './support/test-app';
+import { useApp } from './support/use-app';
 
 /** Forgetting is real: deleted memories leave no text in mem0's history either. */
 describe.each(TEST_DATABASES)('memory erasure on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
+  const t = useApp(db, { double: true });
   let mem0: Memory;
 
   beforeAll(async () => {
-    await double.start();
-    t = await startApp(testEnv(db, modelEnv(double.baseURL)));
     const client: unknown = t.app.get(Mem0Client);
     mem0 = await (client as { instance(): Promise<Memory> }).instance();
   });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
-  });
 
   async function learn(u: TestUser, message: string): Promise<{ id: string; memory: string }[]> {
-    await t.http().post(`/api/v1/chat/${u.id}`).set(bearer(u.token)).send({ message }).expect(200);
+    await chatTurn(t, u, message);
     return eventually(async () => {
       const res = await t.http().get('/api/v1/memories').set(bearer(u.token)).expect(200);
       return res.body.items.length > 0

@@ -3,22 +3,23 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, IsNull } from 'typeorm';
 
 import { MemoryJobsRepository } from '@app/memory-jobs/memory-jobs.repository';
+import { userRow } from './support/builders';
 import { TEST_DATABASES } from './support/databases';
-import { startApp, testEnv, TestApp } from './support/test-app';
+import { useApp, useFakeDate } from './support/use-app';
 
 /** The queue itself, on the real database: claims from competing workers. */
 describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
-  let t: TestApp;
+  // Workers stay off: this test is the only one claiming.
+  const t = useApp(db, { env: { MEMORY_WORKERS_ENABLED: 'false' } });
+  // Leases and due times are stamped from Date: a lease runs out when a test moves the clock.
+  const clock = useFakeDate();
   let repo: MemoryJobsRepository;
   let ds: DataSource;
 
-  beforeAll(async () => {
-    // Workers stay off: this test is the only one claiming.
-    t = await startApp(testEnv(db, { MEMORY_WORKERS_ENABLED: 'false' }));
+  beforeAll(() => {
     repo = t.app.get(MemoryJobsRepository);
     ds = t.app.get(DataSource);
   });
-  afterAll(() => t.close());
   beforeEach(() => ds.createQueryBuilder().delete().from(MemoryJob).execute());
 
   async function seed(
@@ -29,24 +30,21 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
     const now = new Date();
     const ids: string[] = [];
     for (let u = 0; u < users; u++) {
-      const userId = randomUUID();
-      await ds.getRepository(User).insert({
-        id: userId,
-        username: `queue_${userId.slice(0, 8)}`,
-        usernameKey: `queue${userId}`,
-        email: `${userId.slice(0, 8)}@example.com`,
-        passwordHash: 'x',
-        role: 'user',
-        createdAt: now,
-        updatedAt: now,
-      });
+      const user = userRow();
+      await ds.getRepository(User).insert(user);
       for (let j = 0; j < jobsPerUser; j++) {
         const id = randomUUID();
         ids.push(id);
         const at = new Date(now.getTime() - 1000 + j);
         await repo.enqueue(
           ds.manager,
-          { id, userId, sessionId: sessionOf(j), messageId: randomUUID(), replyId: randomUUID() },
+          {
+            id,
+            userId: user.id,
+            sessionId: sessionOf(j),
+            messageId: randomUUID(),
+            replyId: randomUUID(),
+          },
           at,
         );
       }
@@ -92,7 +90,7 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
     const claimed = await repo.claim('dying', 2, 1);
     expect(claimed.map((j) => j.id).sort()).toEqual([a, b].sort());
     await jobs.update(b, { attempts: 5 });
-    await new Promise((r) => setTimeout(r, 20));
+    clock.advance(20);
     expect(await repo.reclaimExpired(5)).toBe(2);
     expect(await jobs.findOneByOrFail({ id: a })).toMatchObject({
       status: 'pending',
@@ -138,7 +136,7 @@ describe.each(TEST_DATABASES)('memory job queue on $name', (db) => {
     expect(next.id).toBe(ids[5]);
     await jobs.update(ids[3], { runAt: new Date(), sessionId: other });
     expect((await repo.claimFollowers(next, 'dying', 8, 1)).map((j) => j.id)).toEqual([ids[3]]);
-    await new Promise((r) => setTimeout(r, 20));
+    clock.advance(20);
     expect(await repo.reclaimExpired(5)).toBe(2);
     expect(await jobs.findBy({ status: 'pending', attempts: 1, lockedBy: IsNull() })).toHaveLength(
       2,

@@ -2,7 +2,7 @@ import { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 
 import { freePort, RunningProcess, runEntry } from './support/process';
-import { newDataDir } from './support/test-app';
+import { eventually, newDataDir } from './support/test-app';
 
 async function waitFor(url: string, child: ChildProcess, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -56,8 +56,10 @@ describe('server process', () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
     await fetch(`${base}/`, { headers: { 'X-Request-Id': 'process-test-1' } });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(output()).toContain('"request_id":"process-test-1"');
+    await eventually(
+      () => Promise.resolve(output().includes('"request_id":"process-test-1"')),
+      'the request’s log line',
+    );
     expect(output()).not.toContain('authorization');
   });
 

@@ -2,23 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, Logger, ObjectLiteral, QueryRunner } from 'typeorm';
 
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
-import {
-  bearer,
-  eventually,
-  login,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-} from './support/test-app';
+import { bearer, eventually, login, registerUser } from './support/test-app';
+import { AppFixture, useApp } from './support/use-app';
 
-const ADMIN = {
-  ADMIN_USERNAME: 'plans_admin',
-  ADMIN_EMAIL: 'plans@example.com',
-  ADMIN_PASSWORD: 'admin password 1',
-};
 /** The columns of MariaDB's (and MySQL's) EXPLAIN that the checks read. */
 type PlanRow = Record<'table' | 'type' | 'key' | 'Extra', string | null>;
 
@@ -215,15 +201,10 @@ const server = TEST_DATABASES.find((d) => d.url);
  * is checked below for the page order only.
  */
 (server ? describe : describe.skip)(`query plans on ${server?.name ?? 'a server'}`, () => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
+  const t = useApp(server ?? { name: 'none' }, { double: true, admin: true });
   const checked: Checked[] = [];
 
   beforeAll(async () => {
-    await double.start();
-    t = await startApp(
-      testEnv(server ?? { name: 'none' }, { ...modelEnv(double.baseURL), ...ADMIN }),
-    );
     const ds = t.app.get(DataSource);
     await seedOtherUsers(ds);
     const statements = await recordStatements(ds, () => hotOperations(t));
@@ -231,10 +212,6 @@ const server = TEST_DATABASES.find((d) => d.url);
       if (EXPLAINABLE.test(sql) && !SKIPPED.test(sql))
         checked.push(await check(ds, sql, parameters));
     }
-  });
-  afterAll(async () => {
-    await t?.close();
-    await double.stop();
   });
 
   it.each(HOT_STATEMENTS)('%s: issued, and served by an index', (_, pattern) => {
@@ -250,7 +227,7 @@ const server = TEST_DATABASES.find((d) => d.url);
 });
 
 /** Register, log in, me, two turns, lists, the worker's claims, the admin user list, logout. */
-async function hotOperations(t: TestApp): Promise<void> {
+async function hotOperations(t: AppFixture): Promise<void> {
   const user = await registerUser(t, 'plans');
   const auth = bearer(user.token);
   await t.http().get('/api/v1/auth/me').set(auth).expect(200);
@@ -265,7 +242,7 @@ async function hotOperations(t: TestApp): Promise<void> {
     const jobs = await t.http().get('/api/v1/memories/jobs').set(auth).expect(200);
     return (jobs.body.items as unknown[]).length === 0;
   }, 'the worker to finish the turns’ extraction jobs');
-  const admin = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
+  const admin = await login(t, t.admin.username, t.admin.password);
   await t.http().get('/api/v1/admin/users').set(bearer(admin)).expect(200);
   await t.http().post('/api/v1/auth/logout').set(auth).expect(204);
   await t.http().get('/api/v1/auth/me').set(auth).expect(401);
@@ -278,13 +255,10 @@ async function hotOperations(t: TestApp): Promise<void> {
  * the whole session).
  */
 describe('query plans on sqlite', () => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
+  const t = useApp({ name: 'sqlite' }, { double: true, admin: true });
   let pages: { sql: string; plan: string[] }[] = [];
 
   beforeAll(async () => {
-    await double.start();
-    t = await startApp(testEnv({ name: 'sqlite' }, { ...modelEnv(double.baseURL), ...ADMIN }));
     const ds = t.app.get(DataSource);
     const statements = await recordStatements(ds, () => hotOperations(t));
     pages = [];
@@ -293,10 +267,6 @@ describe('query plans on sqlite', () => {
       const plan = await ds.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${sql}`, parameters);
       pages.push({ sql, plan: plan.map((row) => row.detail) });
     }
-  });
-  afterAll(async () => {
-    await t?.close();
-    await double.stop();
   });
 
   it.each([

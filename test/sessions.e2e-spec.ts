@@ -2,8 +2,10 @@ import { ChatSession, Message } from '@app/database';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 
+import { messageRow } from './support/builders';
 import { TEST_DATABASES } from './support/databases';
-import { bearer, registerUser, startApp, testEnv, TestApp, TestUser } from './support/test-app';
+import { bearer, registerUser, TestUser } from './support/test-app';
+import { useApp, useFakeDate } from './support/use-app';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NOT_FOUND = {
@@ -20,7 +22,6 @@ const FORBIDDEN = {
 };
 
 const sessionsOf = (userId: string) => `/api/v1/chat/${userId}/sessions`;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface SessionPage {
   items: SessionBody[];
@@ -38,14 +39,14 @@ interface SessionBody {
 }
 
 describe.each(TEST_DATABASES)('sessions on $name', (db) => {
-  let t: TestApp;
+  const t = useApp(db);
+  // Activity timestamps come from the app's Date, to the millisecond; tests move it themselves.
+  const clock = useFakeDate();
   let data: DataSource;
 
-  beforeAll(async () => {
-    t = await startApp(testEnv(db));
+  beforeAll(() => {
     data = t.app.get(DataSource);
   });
-  afterAll(() => t.close());
 
   async function createSession(user: TestUser, title?: string): Promise<SessionBody> {
     const res = await t
@@ -54,8 +55,8 @@ describe.each(TEST_DATABASES)('sessions on $name', (db) => {
       .set(bearer(user.token))
       .send(title === undefined ? {} : { title })
       .expect(201);
-    // Activity timestamps have millisecond precision; keep sessions apart in time.
-    await pause(5);
+    // Keep sessions apart in time.
+    clock.advance(5);
     return res.body as SessionBody;
   }
 
@@ -75,18 +76,15 @@ describe.each(TEST_DATABASES)('sessions on $name', (db) => {
     contents: string[],
     start = new Date('2025-03-01T10:00:00.000Z'),
   ): Promise<Message[]> {
-    const messages = contents.map((content, i): Message => ({
-      id: randomUUID(),
-      sessionId,
-      userId: user.id,
-      role: i % 2 === 0 ? 'user' : 'assistant',
-      content,
-      model: null,
-      promptTokens: null,
-      completionTokens: null,
-      latencyMs: null,
-      createdAt: new Date(start.getTime() + i * 1000),
-    }));
+    const messages = contents.map((content, i) =>
+      messageRow({
+        sessionId,
+        userId: user.id,
+        role: i % 2 === 0 ? 'user' : 'assistant',
+        content,
+        createdAt: new Date(start.getTime() + i * 1000),
+      }),
+    );
     // Inserted newest first, so that the listing order cannot come from insertion order.
     await data.getRepository(Message).insert([...messages].reverse());
     return messages;

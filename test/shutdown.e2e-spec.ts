@@ -1,14 +1,12 @@
 import { once } from 'node:events';
 
-import { OpenAiTestDouble } from './support/openai-double';
 import { freePort, runEntry } from './support/process';
 import { eventually, newDataDir } from './support/test-app';
+import { useDouble } from './support/use-app';
 
 /** SIGTERM under load: in-flight turns finish and are answered, then the process ends, promptly. */
 describe('SIGTERM under load', () => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  beforeAll(() => double.start());
-  afterAll(() => double.stop());
+  const double = useDouble();
 
   it('answers every accepted turn, then exits within the grace period', async () => {
     const port = await freePort();

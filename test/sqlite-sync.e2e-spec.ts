@@ -3,8 +3,8 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 
-import { OpenAiTestDouble } from './support/openai-double';
-import { bearer, modelEnv, registerUser, startApp, testEnv } from './support/test-app';
+import { chatTurn, registerUser } from './support/test-app';
+import { useApps } from './support/use-app';
 
 type Pragma = { pragma(source: string, options: { simple: true }): unknown };
 
@@ -13,44 +13,33 @@ type Pragma = { pragma(source: string, options: { simple: true }): unknown };
  * history and vector files, each in write-ahead-log mode.
  */
 describe('SQLite durability setting', () => {
-  const double = new OpenAiTestDouble({ embeddingDims: 16 });
-  beforeAll(() => double.start());
-  afterAll(() => double.stop());
+  const apps = useApps({ name: 'sqlite' }, { double: { embeddingDims: 16 } });
 
   it.each([
     [undefined, 1],
     ['FULL', 2],
   ])('SQLITE_SYNCHRONOUS=%s gives synchronous=%d on every file', async (setting, expected) => {
-    const env = testEnv({ name: 'sqlite' }, modelEnv(double.baseURL));
-    const t = await startApp({ ...env, ...(setting ? { SQLITE_SYNCHRONOUS: setting } : {}) });
-    try {
-      const user = await registerUser(t);
-      await t
-        .http()
-        .post(`/api/v1/chat/${user.id}`)
-        .set(bearer(user.token))
-        .send({ message: 'I live in Oslo.' })
-        .expect(200);
-      const [app] = await t.app
-        .get(DataSource)
-        .query<{ synchronous: number }[]>('PRAGMA synchronous');
-      expect(app.synchronous).toBe(expected);
-      // Mem0's own connections: the setting is per connection, so it is read through them.
-      type Mem0 = { db: { db: Pragma }; vectorStore: { db: Pragma } };
-      const client: unknown = t.app.get(Mem0Client);
-      const mem0 = await (client as { memory: Promise<Mem0> }).memory;
-      expect(mem0.db.db.pragma('synchronous', { simple: true })).toBe(expected);
-      expect(mem0.vectorStore.db.pragma('synchronous', { simple: true })).toBe(expected);
-      for (const file of ['chatbot.sqlite', 'mem0/history.db', 'mem0/vectors.db']) {
-        const db = new Database(join(env.DATA_DIR!, file), { readonly: true });
-        try {
-          expect([file, db.pragma('journal_mode', { simple: true })]).toEqual([file, 'wal']);
-        } finally {
-          db.close();
-        }
+    const t = await apps.start(setting ? { SQLITE_SYNCHRONOUS: setting } : {});
+    const user = await registerUser(t);
+    await chatTurn(t, user, 'I live in Oslo.');
+    const [app] = await t.app
+      .get(DataSource)
+      .query<{ synchronous: number }[]>('PRAGMA synchronous');
+    expect(app.synchronous).toBe(expected);
+    // Mem0's own connections: the setting is per connection, so it is read through them.
+    type Mem0 = { db: { db: Pragma }; vectorStore: { db: Pragma } };
+    const client: unknown = t.app.get(Mem0Client);
+    const mem0 = await (client as { memory: Promise<Mem0> }).memory;
+    expect(mem0.db.db.pragma('synchronous', { simple: true })).toBe(expected);
+    expect(mem0.vectorStore.db.pragma('synchronous', { simple: true })).toBe(expected);
+    for (const file of ['chatbot.sqlite', 'mem0/history.db', 'mem0/vectors.db']) {
+      const db = new Database(join(t.config.dataDir, file), { readonly: true });
+      try {
+        expect([file, db.pragma('journal_mode', { simple: true })]).toEqual([file, 'wal']);
+      } finally {
+        db.close();
       }
-    } finally {
-      await t.close();
     }
+    await t.close();
   });
 });

@@ -1,13 +1,8 @@
 import { TEST_DATABASES } from './support/databases';
-import { startApp, testEnv, TestApp } from './support/test-app';
+import { useApp } from './support/use-app';
 
 describe.each(TEST_DATABASES)('system endpoints on $name', (db) => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startApp(testEnv(db));
-  });
-  afterAll(() => t.close());
+  const t = useApp(db);
 
   it('GET / names the service and its docs', async () => {
     const res = await t.http().get('/').expect(200);

@@ -2,26 +2,28 @@ import { MemoryStore } from '@app/ai';
 import { MemoryJob } from '@app/database';
 import { DataSource } from 'typeorm';
 
-import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { TEST_DATABASES } from './support/databases';
-import { OpenAiTestDouble } from './support/openai-double';
-import { runEntry } from './support/process';
 import {
   bearer,
+  chatTurn,
   eventually,
-  modelEnv,
+  runWorkerUntilDone,
   registerUser,
-  startApp,
-  testEnv,
-  TestApp,
   TestUser,
 } from './support/test-app';
+import { fakeDate, useApp } from './support/use-app';
 
 /** A worker killed in the middle of an extraction loses no job and leaves no duplicate memory. */
 describe.each(TEST_DATABASES)('worker crash on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let api: TestApp;
-  let env: Record<string, string | undefined>;
+  const api = useApp(db, {
+    double: true,
+    env: {
+      MEMORY_WORKERS_ENABLED: 'false',
+      MEMORY_JOB_LEASE_SECONDS: '2',
+      OPENAI_TIMEOUT_MS: '30000',
+    },
+  });
+  const { double } = api;
   const jobsOf = (u: TestUser) =>
     api.app.get(DataSource).getRepository(MemoryJob).findBy({ userId: u.id });
   const memoriesOf = async (u: TestUser) =>
@@ -29,33 +31,12 @@ describe.each(TEST_DATABASES)('worker crash on $name', (db) => {
       (m: { memory: string }) => m.memory,
     );
 
-  beforeAll(async () => {
-    await double.start();
-    env = testEnv(db, {
-      ...modelEnv(double.baseURL),
-      MEMORY_WORKERS_ENABLED: 'false',
-      MEMORY_JOB_LEASE_SECONDS: '2',
-      OPENAI_TIMEOUT_MS: '30000',
-    });
-    api = await startApp(env);
-  });
-  afterAll(async () => {
-    await api.close();
-    await double.stop();
-  });
-  afterEach(() => double.reset());
-
   it('SIGKILL of a worker process mid-extraction: the job is reclaimed and stored once', async () => {
     const u = await registerUser(api);
-    await api
-      .http()
-      .post(`/api/v1/chat/${u.id}`)
-      .set(bearer(u.token))
-      .send({ message: 'I live in Oslo. I like chess.' })
-      .expect(200);
+    await chatTurn(api, u, 'I live in Oslo. I like chess.');
     double.clear();
     double.setLatency(20_000, 'chat'); // the extraction call hangs until the worker is gone
-    const worker = runEntry('apps/worker/src/main.ts', { ...env, MEMORY_JOB_LEASE_SECONDS: '2' });
+    const worker = api.spawnWorker();
     try {
       await eventually(
         () => Promise.resolve(double.extractionRequests().length > 0),
@@ -69,35 +50,27 @@ describe.each(TEST_DATABASES)('worker crash on $name', (db) => {
       if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
     }
     double.reset();
-    // Another worker (here the API's own) reclaims the job once its lease has run out.
-    api.app.get(MemoryJobWorker).start();
+    // Another worker (here the API's own) reclaims the job once its lease (2 s, stamped from Date
+    // like every lease) has run out: the API's clock is moved past it rather than waited out.
+    fakeDate(Date.now() + 2500);
     try {
-      await eventually(
-        async () => (await jobsOf(u)).length === 0,
-        'the job to be reclaimed and finished',
-        30_000,
-      );
+      await runWorkerUntilDone(api, u);
     } finally {
-      await api.app.get(MemoryJobWorker).beforeApplicationShutdown();
+      jest.useRealTimers();
     }
     expect((await memoriesOf(u)).sort()).toEqual(['I like chess.', 'I live in Oslo.']);
   });
 
   it('a re-run first removes what the interrupted attempt had stored', async () => {
     const u = await registerUser(api);
-    const turn = await api
-      .http()
-      .post(`/api/v1/chat/${u.id}`)
-      .set(bearer(u.token))
-      .send({ message: 'I work at the harbour.' })
-      .expect(200);
+    const turn = await chatTurn(api, u, 'I work at the harbour.');
     const jobs = api.app.get(DataSource).getRepository(MemoryJob);
     const [job] = await jobsOf(u);
     // What a worker that died after mem0 stored part of the turn leaves behind.
     await api.app
       .get(MemoryStore)
       .add(u.id, [{ role: 'user', content: 'My partial fact is here.' }], {
-        session_id: turn.body.session_id,
+        session_id: turn.session_id,
         message_id: job.messageId,
         job_id: job.id,
       });
@@ -109,12 +82,7 @@ describe.each(TEST_DATABASES)('worker crash on $name', (db) => {
       runningUserId: u.id,
       leaseUntil: new Date(Date.now() - 1000),
     });
-    api.app.get(MemoryJobWorker).start();
-    try {
-      await eventually(async () => (await jobsOf(u)).length === 0, 'the re-run to finish');
-    } finally {
-      await api.app.get(MemoryJobWorker).beforeApplicationShutdown();
-    }
+    await runWorkerUntilDone(api, u);
     expect(await memoriesOf(u)).toEqual(['I work at the harbour.']);
   });
 });

@@ -22,6 +22,11 @@ export interface ScenarioOutput {
   /** Everything else worth keeping in results.json. */
   details: Record<string, unknown>;
   notes: string[];
+  /**
+   * Checks of behaviour (not performance targets) that did not hold, one line each: the run
+   * reports them and exits non-zero, keeping the scenario's figures.
+   */
+  failures?: string[];
 }
 
 export interface ScenarioContext {

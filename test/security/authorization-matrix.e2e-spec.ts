@@ -2,20 +2,18 @@ import { MemoryJob } from '@app/database';
 import { DataSource } from 'typeorm';
 
 import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
+import { memoryJobRow } from '../support/builders';
 import { TEST_DATABASES } from '../support/databases';
-import { OpenAiTestDouble } from '../support/openai-double';
 import {
   bearer,
   call,
-  eventually,
+  chatTurn,
   login,
-  modelEnv,
+  memoryJobsDone,
   registerUser,
-  startApp,
-  testEnv,
-  TestApp,
   TestUser,
 } from '../support/test-app';
+import { useApp } from '../support/use-app';
 
 interface Operation {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -45,8 +43,7 @@ const VALID_BODIES: Record<string, object> = {
  * is covered or noticed.
  */
 describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
+  const t = useApp(db, { double: true });
   let alice: TestUser;
   let mallory: TestUser;
   let ids: Record<string, string>;
@@ -67,43 +64,26 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
   }
 
   beforeAll(async () => {
-    await double.start();
-    t = await startApp(testEnv(db, modelEnv(double.baseURL)));
     alice = await registerUser(t, 'alice');
     mallory = await registerUser(t, 'mallory');
-    const turn = await t
-      .http()
-      .post(`/api/v1/chat/${alice.id}`)
-      .set(bearer(alice.token))
-      .send({ message: 'My name is Alice. I live in Lisbon.' })
-      .expect(200);
-    const jobs = t.app.get(DataSource).getRepository(MemoryJob);
-    await eventually(async () => (await jobs.count()) === 0, 'extraction');
+    const turn = await chatTurn(t, alice, 'My name is Alice. I live in Lisbon.');
+    await memoryJobsDone(t);
     const memories = await t.http().get('/api/v1/memories').set(bearer(alice.token)).expect(200);
     // A failed job of Alice's, so that job ids are covered too.
     await t.app.get(MemoryJobWorker).beforeApplicationShutdown();
-    const now = new Date();
-    await jobs.insert({
-      id: '7c1e0d2a-5b9f-4c3e-8a71-0000000000aa',
+    const job = memoryJobRow({
       userId: alice.id,
-      sessionId: turn.body.session_id,
-      messageId: turn.body.message_id,
-      replyId: turn.body.message_id,
+      sessionId: turn.session_id,
+      messageId: turn.message_id,
+      replyId: turn.message_id,
       status: 'failed',
-      attempts: 5,
-      runAt: now,
-      leaseUntil: null,
-      lockedBy: null,
-      runningUserId: null,
-      lastError: 'x',
-      createdAt: now,
-      updatedAt: now,
     });
+    await t.app.get(DataSource).getRepository(MemoryJob).insert(job);
     ids = {
       user_id: alice.id,
-      session_id: turn.body.session_id,
+      session_id: turn.session_id,
       id: memories.body.items[0].id,
-      job_id: '7c1e0d2a-5b9f-4c3e-8a71-0000000000aa',
+      job_id: job.id,
     };
     const doc = await t.http().get('/docs-json').expect(200);
     operations = Object.entries(
@@ -129,11 +109,6 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
       })),
     );
   });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
-  });
-
   it('covers every route that takes an id, and each refuses a foreign caller', async () => {
     const before = await snapshot(alice);
     const withIds = operations.filter((o) => o.pathParams.length > 0);

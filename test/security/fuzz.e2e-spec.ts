@@ -3,18 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
 import { TEST_DATABASES } from '../support/databases';
-import { OpenAiTestDouble } from '../support/openai-double';
-import {
-  bearer,
-  call,
-  login,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from '../support/test-app';
+import { bearer, call, login, registerUser, TestUser } from '../support/test-app';
+import { useApp } from '../support/use-app';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 interface Schema {
@@ -31,11 +21,6 @@ interface Operation {
 
 const RUNS_PER_OPERATION = 40;
 const COSTLY_RUNS_PER_OPERATION = 10;
-const ADMIN = {
-  ADMIN_USERNAME: 'fuzz_admin',
-  ADMIN_EMAIL: 'fuzz_admin@example.com',
-  ADMIN_PASSWORD: 'admin password 1',
-};
 const BCRYPT_HASH = /\$2[aby]\$\d\d\$/;
 
 /** Numbers past 2^63, past a double, and the smallest ones, as JSON text and query values. */
@@ -195,20 +180,14 @@ function costlyBody(keys: string[]): fc.Arbitrary<CostlyBody> {
  * 5xx, never crash, and never show a password hash.
  */
 describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
+  const t = useApp(db, { double: true, admin: true, env: { MEMORY_WORKERS_ENABLED: 'false' } });
+  const admin = t.admin;
   let user: TestUser;
-  let adminToken: string;
   let operations: Operation[];
   let requests = 0;
 
   beforeAll(async () => {
-    await double.start();
-    t = await startApp(
-      testEnv(db, { ...modelEnv(double.baseURL), MEMORY_WORKERS_ENABLED: 'false', ...ADMIN }),
-    );
     user = await registerUser(t, 'fuzzer');
-    adminToken = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
     const doc = (await t.http().get('/docs-json').expect(200)).body as {
       paths: Record<
         string,
@@ -237,9 +216,7 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
       })),
     );
   });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
+  afterAll(() => {
     console.log(`fuzzing on ${db.name}: ${requests} requests tried`);
   });
 
@@ -316,7 +293,7 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
       );
     let userToken: string;
     const tokenFor = (op: Operation) =>
-      op.path.startsWith('/api/v1/admin/') ? adminToken : userToken;
+      op.path.startsWith('/api/v1/admin/') ? admin.token : userToken;
     beforeAll(async () => {
       // A fresh token: the fuzzing above may have logged the last one out.
       userToken = await login(t, user.username, user.password);

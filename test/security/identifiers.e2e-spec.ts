@@ -2,28 +2,13 @@ import { MemoryJob } from '@app/database';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 
+import { memoryJobRow } from '../support/builders';
 import { TEST_DATABASES } from '../support/databases';
-import { OpenAiTestDouble } from '../support/openai-double';
-import {
-  bearer,
-  call,
-  eventually,
-  HttpMethod,
-  login,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-} from '../support/test-app';
+import { bearer, call, HttpMethod, login, memoryJobsDone, registerUser } from '../support/test-app';
+import { useApp } from '../support/use-app';
 
 const ME = '/api/v1/auth/me';
 const USERS = '/api/v1/admin/users';
-const ADMIN = {
-  ADMIN_USERNAME: 'ids_admin',
-  ADMIN_EMAIL: 'ids@example.com',
-  ADMIN_PASSWORD: 'admin password 1',
-};
 const upper = (id: string) => id.toUpperCase();
 
 /** A body that passes validation for each route with a {user_id} that takes one. */
@@ -40,21 +25,8 @@ const VALID_BODIES: Record<string, object> = {
  * means in lower case, on every database, and never slip past an owner or self check.
  */
 describe.each(TEST_DATABASES)('identifiers on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
-  let admin: { id: string; token: string };
-
-  beforeAll(async () => {
-    await double.start();
-    t = await startApp(testEnv(db, { ...modelEnv(double.baseURL), ...ADMIN }));
-    const token = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
-    const me = await t.http().get(ME).set(bearer(token)).expect(200);
-    admin = { id: me.body.id, token };
-  });
-  afterAll(async () => {
-    await t.close();
-    await double.stop();
-  });
+  const t = useApp(db, { double: true, admin: true });
+  const admin = t.admin;
 
   const asAdmin = (method: HttpMethod, url: string) =>
     call(t, method, url).set(bearer(admin.token));
@@ -110,8 +82,7 @@ describe.each(TEST_DATABASES)('identifiers on $name', (db) => {
     expect(lower.body).toMatchObject({ id: sessionId, message_count: 4 });
     expect((await session(upper(user.id), upper(sessionId))).body).toEqual(lower.body);
 
-    const jobs = t.app.get(DataSource).getRepository(MemoryJob);
-    await eventually(async () => (await jobs.countBy({ userId: user.id })) === 0, 'extraction');
+    await memoryJobsDone(t, user.id);
     const memories = await t.http().get('/api/v1/memories').set(bearer(user.token)).expect(200);
     const memoryId = memories.body.items[0].id as string;
     const memory = (id: string) =>
@@ -119,36 +90,26 @@ describe.each(TEST_DATABASES)('identifiers on $name', (db) => {
     expect((await memory(upper(memoryId))).body).toEqual((await memory(memoryId)).body);
 
     // A failed job of the user's, so that the admin's job filter and retry have something to find.
-    const jobId = randomUUID();
-    const now = new Date();
-    await jobs.insert({
-      id: jobId,
+    const job = memoryJobRow({
       userId: user.id,
       sessionId,
       messageId: second.body.message_id,
       replyId: second.body.message_id,
       status: 'failed',
-      attempts: 5,
-      runAt: now,
-      leaseUntil: null,
-      lockedBy: null,
-      runningUserId: null,
-      lastError: 'x',
-      createdAt: now,
-      updatedAt: now,
     });
+    await t.app.get(DataSource).getRepository(MemoryJob).insert(job);
     for (const path of ['/api/v1/admin/sessions', '/api/v1/admin/memory-jobs']) {
       const byLower = await asAdmin('get', `${path}?user_id=${user.id}`).expect(200);
       const byUpper = await asAdmin('get', `${path}?user_id=${upper(user.id)}`).expect(200);
       expect({ path, total: byUpper.body.total }).toEqual({ path, total: 1 });
       expect({ path, body: byUpper.body }).toEqual({ path, body: byLower.body });
     }
-    const retried = await asAdmin('post', `/api/v1/admin/memory-jobs/${upper(jobId)}/retry`);
+    const retried = await asAdmin('post', `/api/v1/admin/memory-jobs/${upper(job.id)}/retry`);
     expect({ status: retried.status, body: retried.body }).toMatchObject({
       status: 200,
-      body: { id: jobId, status: 'pending' },
+      body: { id: job.id, status: 'pending' },
     });
-    await eventually(async () => (await jobs.countBy({ userId: user.id })) === 0, 'the retry');
+    await memoryJobsDone(t, user.id);
 
     const disabled = await asAdmin('patch', `${USERS}/${upper(user.id)}`)
       .send({ disabled: true })

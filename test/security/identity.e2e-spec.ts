@@ -2,7 +2,7 @@ import { User } from '@app/database';
 import { DataSource } from 'typeorm';
 
 import { TEST_DATABASES } from '../support/databases';
-import { startApp, testEnv, TestApp } from '../support/test-app';
+import { useApp } from '../support/use-app';
 
 const PASSWORD = 'correct horse battery';
 const REGISTER = '/api/v1/auth/register';
@@ -15,10 +15,9 @@ const LOGIN = '/api/v1/auth/login';
  * default collation used to let `álice`, `ÀLICE` and `alıce` log in as `alice`.
  */
 describe.each(TEST_DATABASES)('identities on $name', (db) => {
-  let t: TestApp;
+  const t = useApp(db, { env: { THROTTLE_LOGIN_FAILURES: '3', TRUST_PROXY: 'true' } });
 
   beforeAll(async () => {
-    t = await startApp(testEnv(db, { THROTTLE_LOGIN_FAILURES: '3', TRUST_PROXY: 'true' }));
     for (const [username, email] of [
       ['root_admin', 'root@example.com'],
       ['alice', 'alice@example.com'],
@@ -26,7 +25,6 @@ describe.each(TEST_DATABASES)('identities on $name', (db) => {
       await t.http().post(REGISTER).send({ username, email, password: PASSWORD }).expect(201);
     }
   });
-  afterAll(() => t.close());
 
   const register = (username: string, email: string) =>
     t.http().post(REGISTER).send({ username, email, password: PASSWORD });

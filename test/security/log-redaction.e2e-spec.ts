@@ -1,15 +1,8 @@
 import { Writable } from 'node:stream';
 
 import { TEST_DATABASES } from '../support/databases';
-import {
-  bearer,
-  eventually,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from '../support/test-app';
+import { bearer, eventually, registerUser, TestUser } from '../support/test-app';
+import { useApp } from '../support/use-app';
 
 const ME = '/api/v1/auth/me';
 const FORGED = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.forged-signature-secret';
@@ -41,14 +34,12 @@ interface RequestLine {
 /** No credential a client sends, in a header or in the query string, is written to the logs. */
 describe.each(TEST_DATABASES)('credentials in logs on $name', (db) => {
   const logs = new LogCapture();
-  let t: TestApp;
+  const t = useApp(db, { env: { LOG_LEVEL: 'trace' }, logDestination: logs });
   let user: TestUser;
 
   beforeAll(async () => {
-    t = await startApp(testEnv(db, { LOG_LEVEL: 'trace' }), { logDestination: logs });
     user = await registerUser(t, 'logs');
   });
-  afterAll(() => t.close());
 
   const leaked = (...secrets: string[]) =>
     logs.lines.filter((line) => secrets.some((secret) => line.includes(secret)));

@@ -6,25 +6,11 @@ import request from 'supertest';
 
 import { BODY_TOO_COMPLEX } from '../../apps/api/src/http/body-limits';
 import { TEST_DATABASES } from '../support/databases';
-import { OpenAiTestDouble } from '../support/openai-double';
-import {
-  bearer,
-  login,
-  modelEnv,
-  registerUser,
-  startApp,
-  testEnv,
-  TestApp,
-  TestUser,
-} from '../support/test-app';
+import { bearer, registerUser, TestApp, TestUser } from '../support/test-app';
+import { useApp } from '../support/use-app';
 
 const LOGIN = '/api/v1/auth/login';
 const REGISTER = '/api/v1/auth/register';
-const ADMIN = {
-  ADMIN_USERNAME: 'bodies_admin',
-  ADMIN_EMAIL: 'bodies_admin@example.com',
-  ADMIN_PASSWORD: 'admin password 1',
-};
 /** Short, so that the slow-drip test is quick; Node checks it once a second. */
 const REQUEST_TIMEOUT_MS = 1000;
 
@@ -46,20 +32,11 @@ async function timedPost(t: TestApp, url: string, text: string) {
  * and clients that send their request too slowly (HTTP_REQUEST_TIMEOUT_MS).
  */
 describe.each(TEST_DATABASES)('request bodies that cost too much, on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
+  const t = useApp(db, { double: true, admin: true, env: { MEMORY_WORKERS_ENABLED: 'false' } });
   let user: TestUser;
 
   beforeAll(async () => {
-    await double.start();
-    t = await startApp(
-      testEnv(db, { ...modelEnv(double.baseURL), MEMORY_WORKERS_ENABLED: 'false', ...ADMIN }),
-    );
     user = await registerUser(t, 'bodies');
-  });
-  afterAll(async () => {
-    await t?.close();
-    await double.stop();
   });
 
   it('stays live while it refuses a 1 MB body of 90,000 keys, and refuses it quickly', async () => {
@@ -158,7 +135,7 @@ describe.each(TEST_DATABASES)('request bodies that cost too much, on $name', (db
   });
 
   it('answers offsets and limits past what a list takes with 400 on every list', async () => {
-    const adminToken = await login(t, ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD);
+    const adminToken = t.admin.token;
     const doc = (await t.http().get('/docs-json').expect(200)).body as {
       paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
     };
@@ -194,27 +171,21 @@ describe.each(TEST_DATABASES)('request bodies that cost too much, on $name', (db
 });
 
 describe.each(TEST_DATABASES)('a client that sends its request slowly, on $name', (db) => {
-  const double = new OpenAiTestDouble({ embeddingDims: 64 });
-  let t: TestApp;
+  const t = useApp(db, {
+    double: true,
+    env: {
+      MEMORY_WORKERS_ENABLED: 'false',
+      CHAT_MEMORY_LIMIT: '0',
+      HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+    },
+  });
+  const { double } = t;
   let port: number;
 
   beforeAll(async () => {
-    await double.start();
-    t = await startApp(
-      testEnv(db, {
-        ...modelEnv(double.baseURL),
-        MEMORY_WORKERS_ENABLED: 'false',
-        CHAT_MEMORY_LIMIT: '0',
-        HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-      }),
-    );
     const server = t.app.getHttpServer() as Server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
-  });
-  afterAll(async () => {
-    await t?.close();
-    await double.stop();
   });
 
   /** Sends the headers, then a byte of the body every 100 ms; resolves when the server hangs up. */
@@ -257,15 +228,11 @@ describe.each(TEST_DATABASES)('a client that sends its request slowly, on $name'
   it('bounds reading the request only: an answer may take longer', async () => {
     const user = await registerUser(t, 'slowturn');
     double.setLatency(REQUEST_TIMEOUT_MS + 1000, 'chat');
-    try {
-      const res = await request(t.app.getHttpServer() as Server)
-        .post(`/api/v1/chat/${user.id}`)
-        .set(bearer(user.token))
-        .send({ message: 'Take your time' })
-        .expect(200);
-      expect(res.body.response).toEqual(expect.any(String));
-    } finally {
-      double.reset();
-    }
+    const res = await request(t.app.getHttpServer() as Server)
+      .post(`/api/v1/chat/${user.id}`)
+      .set(bearer(user.token))
+      .send({ message: 'Take your time' })
+      .expect(200);
+    expect(res.body.response).toEqual(expect.any(String));
   });
 });

@@ -2,24 +2,14 @@ import { JwtService } from '@nestjs/jwt';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 
 import { TEST_DATABASES } from '../support/databases';
-import {
-  bearer,
-  registerUser,
-  startApp,
-  TEST_JWT_SECRET,
-  testEnv,
-  TestApp,
-} from '../support/test-app';
+import { bearer, registerUser, TEST_JWT_SECRET } from '../support/test-app';
+import { useApp } from '../support/use-app';
 
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** Token forgeries beyond the basic matrix in auth.e2e-spec.ts. All must be a plain 401. */
 describe.each(TEST_DATABASES)('token forgery on $name', (db) => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startApp(testEnv(db));
-  });
-  afterAll(() => t.close());
+  const t = useApp(db);
 
   function claims(sub: string, extra: Record<string, unknown> = {}) {
     const now = Math.floor(Date.now() / 1000);

@@ -1,18 +1,21 @@
 import { ERROR_CODES } from '@app/common';
 import { AppConfig, Env, loadConfig } from '@app/config';
 import { MemoryJob } from '@app/database';
+import { MemoryJobWorker } from '@app/memory-jobs/memory-job.worker';
 import { INestApplication } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { mkdtempSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { DestinationStream } from 'pino';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { DataSource, In } from 'typeorm';
 
 import { createApp } from '../../apps/api/src/create-app';
+import { chatBody, registration } from './builders';
 import { TestDatabase } from './databases';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
@@ -141,19 +144,14 @@ export interface TestUser {
   token: string;
 }
 
-let counter = 0;
-
 /** Registers a new user with a unique name and logs them in. */
 export async function registerUser(t: TestApp, prefix = 'user'): Promise<TestUser> {
-  counter += 1;
-  const username = `${prefix}${counter}_${Date.now().toString(36)}`.slice(0, 32);
-  const email = `${username}@example.com`;
-  const password = 'correct horse battery';
-  const reg = await t.http().post('/api/v1/auth/register').send({ username, email, password });
+  const body = registration(prefix);
+  const reg = await t.http().post('/api/v1/auth/register').send(body);
   if (reg.status !== 201)
     throw new Error(`register failed: ${reg.status} ${JSON.stringify(reg.body)}`);
-  const token = await login(t, username, password);
-  return { id: reg.body.id as string, username, email, password, token };
+  const token = await login(t, body.username, body.password);
+  return { id: reg.body.id as string, ...body, token };
 }
 
 export async function login(t: TestApp, username: string, password: string): Promise<string> {
@@ -180,17 +178,21 @@ export function modelEnv(baseUrl: string): Env {
   };
 }
 
-/** Waits until `check` holds, polling; fails the test with `what` after `timeoutMs`. */
+/**
+ * Waits until `check` holds, polling; fails the test with `what` after `timeoutMs`. For waits on
+ * I/O (a worker, a process, a log line); its deadline is on the monotonic clock, so a spec that
+ * fakes Date can still use it.
+ */
 export async function eventually<T>(
   check: () => Promise<T | undefined | false>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -202,6 +204,60 @@ export async function memoryJobsDrained(t: TestApp, what = 'memory jobs to drain
     async () => (await jobs.countBy({ status: In(['pending', 'running']) })) === 0,
     what,
   );
+}
+
+/**
+ * Waits until every memory job (of `userId`, when given) has left the queue. Done jobs are
+ * deleted and failed ones stay, so this is "every extraction completed".
+ */
+export async function memoryJobsDone(
+  t: TestApp,
+  userId?: string,
+  timeoutMs?: number,
+): Promise<void> {
+  const jobs = t.app.get(DataSource).getRepository(MemoryJob);
+  await eventually(
+    async () => (await jobs.countBy(userId ? { userId } : {})) === 0,
+    userId ? `the memory jobs of ${userId} to finish` : 'the memory jobs to finish',
+    timeoutMs,
+  );
+}
+
+/**
+ * For apps whose workers are off (MEMORY_WORKERS_ENABLED=false): runs the app's own extraction
+ * worker until the user's jobs are done, then stops it again.
+ */
+export async function runWorkerUntilDone(t: TestApp, user: TestUser): Promise<void> {
+  const worker = t.app.get(MemoryJobWorker);
+  worker.start();
+  try {
+    await memoryJobsDone(t, user.id);
+  } finally {
+    await worker.beforeApplicationShutdown();
+  }
+}
+
+/** POST /api/v1/chat/{user_id} as `user`, for a spec to `.expect()` the answer. */
+export function postTurn(t: TestApp, user: TestUser, body: object) {
+  return t.http().post(`/api/v1/chat/${user.id}`).set(bearer(user.token)).send(body);
+}
+
+export interface TurnBody {
+  session_id: string;
+  message_id: string;
+  response: string;
+  memories_used: { id: string; memory: string }[];
+  memory_status: string;
+}
+
+/** A chat turn that must answer 200 (in `sessionId`, or a new session); its body. */
+export async function chatTurn(
+  t: TestApp,
+  user: TestUser,
+  message: string,
+  sessionId?: string,
+): Promise<TurnBody> {
+  return (await postTurn(t, user, chatBody(message, sessionId)).expect(200)).body as TurnBody;
 }
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';

@@ -1,8 +1,13 @@
 import { MemoryRecord, MemoryStore } from '@app/ai';
-import { AppConfig } from '@app/config';
 import { MemoryJob, Message } from '@app/database';
 import { MessagesRepository } from '@app/messages';
 
+import {
+  configWith,
+  fakeMemoryStore,
+  memoryJobRow,
+  messageRow,
+} from '../../../test/support/builders';
 import { ExtractionRefused, MemoryExtractionService } from './memory-extraction.service';
 
 const USER = '11111111-1111-4111-8111-111111111111';
@@ -10,7 +15,7 @@ const USER = '11111111-1111-4111-8111-111111111111';
 const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
 
 function job(n: number, attempts = 1): MemoryJob {
-  return {
+  return memoryJobRow({
     id: `job-${n}`,
     userId: USER,
     sessionId: 'session-1',
@@ -18,41 +23,22 @@ function job(n: number, attempts = 1): MemoryJob {
     replyId: `a${n}`,
     status: 'running',
     attempts,
-    runAt: at(n),
-    leaseUntil: null,
     lockedBy: 'w',
-    runningUserId: null,
-    lastError: null,
+    runAt: at(n),
     createdAt: at(n),
     updatedAt: at(n),
-  };
+  });
 }
 
-function message(id: string, role: Message['role'], content: string): Message {
-  return {
-    id,
-    sessionId: 'session-1',
-    userId: USER,
-    role,
-    content,
-    model: null,
-    promptTokens: null,
-    completionTokens: null,
-    latencyMs: null,
-    createdAt: at(0),
-  };
-}
+const message = (id: string, role: Message['role'], content: string) =>
+  messageRow({ id, sessionId: 'session-1', userId: USER, role, content, createdAt: at(0) });
 
 function setUp(stored: Message[], options: { count?: number; maxPerUser?: number } = {}) {
-  const config = AppConfig.of({
+  const config = configWith({
     memoryJobs: { maxMemoriesPerUser: options.maxPerUser ?? 100, maxFactsPerTurn: 5 },
-  } as AppConfig);
-  const store = {
-    add: jest.fn().mockResolvedValue(undefined),
-    count: jest.fn().mockResolvedValue(options.count ?? 0),
-    list: jest.fn().mockResolvedValue([]),
-    delete: jest.fn().mockResolvedValue(undefined),
-  };
+  });
+  const store = fakeMemoryStore();
+  store.count.mockResolvedValue(options.count ?? 0);
   const messages = { findByIdsForUser: jest.fn().mockResolvedValue(stored) };
   const service = new MemoryExtractionService(
     config,

@@ -1,10 +1,7 @@
 import { MemoryStore } from '@app/ai';
-import { AppConfig, loadConfig } from '@app/config';
 import { MemoryJob } from '@app/database';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
+import { fakeMemoryStore, loadTestConfig } from '../../../test/support/builders';
 import { MemoryExtractionService } from './memory-extraction.service';
 import { MemoryJobWorker } from './memory-job.worker';
 import { MemoryJobsRepository } from './memory-jobs.repository';
@@ -16,9 +13,7 @@ function setUp(
   env: Record<string, string> = {},
   followers: MemoryJob[] = [],
 ) {
-  const config: AppConfig = loadConfig({
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'worker-spec-')),
-    JWT_SECRET: 'k'.repeat(32),
+  const config = loadTestConfig({
     MEMORY_JOB_POLL_MS: '10',
     MEMORY_JOB_SHUTDOWN_GRACE_MS: '50',
     MEMORY_JOB_MAX_ATTEMPTS: '3',
@@ -36,7 +31,8 @@ function setUp(
     release: jest.fn().mockResolvedValue(undefined),
   };
   const extraction = { extract: jest.fn(extract) };
-  const store = { configured: true, eraseUser: jest.fn().mockResolvedValue(2) };
+  const store = fakeMemoryStore();
+  store.eraseUser.mockResolvedValue(2);
   const worker = new MemoryJobWorker(
     config,
     jobs as unknown as MemoryJobsRepository,
@@ -46,11 +42,17 @@ function setUp(
   return { worker, jobs, extraction, store };
 }
 
+/** Runs the worker's timers on the fake clock, a poll (10 ms) at a time, until `check` holds. */
 const until = async (check: () => boolean) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 100 && !check(); i++) await jest.advanceTimersByTimeAsync(10);
+  if (!check()) throw new Error('The worker never got there');
 };
 
 describe('MemoryJobWorker', () => {
+  // Polls, retries and the shutdown grace run on setTimeout and Date: on a fake clock, no waiting.
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] }));
+  afterEach(() => jest.useRealTimers());
+
   it('completes a job that succeeds', async () => {
     const { worker, jobs } = setUp(() => Promise.resolve());
     worker.start();
@@ -106,6 +108,8 @@ describe('MemoryJobWorker', () => {
 
   it('schedules a retry with backoff while attempts remain, and fails for good after', async () => {
     const { worker, jobs } = setUp(() => Promise.reject(new Error('boom: SELECT secret FROM x')));
+    const failedAt: number[] = [];
+    jobs.fail.mockImplementation(() => Promise.resolve(void failedAt.push(Date.now())));
     worker.start();
     await until(() => jobs.fail.mock.calls.length > 0);
     await worker.beforeApplicationShutdown();
@@ -113,7 +117,8 @@ describe('MemoryJobWorker', () => {
     expect(id).toBe('job-1');
     // Internals never reach the user-visible last_error.
     expect(message).toBe('Memory extraction failed');
-    expect(retryAt.getTime()).toBeGreaterThan(Date.now() + 500);
+    // The first retry comes MEMORY_JOB_RETRY_BASE_MS (1000) after the failure.
+    expect(retryAt.getTime()).toBe(failedAt[0] + 1000);
 
     const last = setUp(() => Promise.reject(new Error('boom')), { MEMORY_JOB_MAX_ATTEMPTS: '1' });
     last.worker.start();
@@ -122,17 +127,19 @@ describe('MemoryJobWorker', () => {
     expect(last.jobs.fail.mock.calls[0][3]).toBeNull();
   });
 
-  it('on shutdown stops claiming, waits a bounded time, then returns a running job to the queue', async () => {
-    const { worker, jobs } = setUp(() => new Promise<void>(() => undefined));
+  it('on shutdown stops claiming, waits the grace period, then returns a running job to the queue', async () => {
+    const { worker, jobs, extraction } = setUp(() => new Promise<void>(() => undefined));
     worker.start();
-    await until(() => jobs.claim.mock.calls.length > 0);
-    await new Promise((r) => setTimeout(r, 20));
-    const started = Date.now();
-    await worker.beforeApplicationShutdown();
-    expect(Date.now() - started).toBeLessThan(1000);
+    await until(() => extraction.extract.mock.calls.length > 0);
+    const stopped = worker.beforeApplicationShutdown();
+    // MEMORY_JOB_SHUTDOWN_GRACE_MS is 50: the job keeps its chance to finish until then.
+    await jest.advanceTimersByTimeAsync(49);
+    expect(jobs.release).not.toHaveBeenCalled();
+    await jest.advanceTimersByTimeAsync(1);
+    await stopped;
     expect(jobs.release).toHaveBeenCalledWith(job, worker.workerId);
     const claims = jobs.claim.mock.calls.length;
-    await new Promise((r) => setTimeout(r, 50));
+    await jest.advanceTimersByTimeAsync(1000);
     expect(jobs.claim.mock.calls.length).toBe(claims);
   });
 });

@@ -1,26 +1,12 @@
-import { MemoryJob, Transactions } from '@app/database';
+import { Transactions } from '@app/database';
 import { EntityManager } from 'typeorm';
 
+import { memoryJobRow } from '../../../test/support/builders';
 import { MemoryJobWorker } from './memory-job.worker';
 import { MemoryJobsRepository } from './memory-jobs.repository';
 import { MemoryJobsService } from './memory-jobs.service';
 
-const failedJob: MemoryJob = {
-  id: 'j1',
-  userId: 'u1',
-  sessionId: 's1',
-  messageId: 'm1',
-  replyId: 'm2',
-  status: 'failed',
-  attempts: 5,
-  runAt: new Date('2026-01-03T00:00:00.000Z'),
-  leaseUntil: null,
-  lockedBy: null,
-  runningUserId: null,
-  lastError: 'boom',
-  createdAt: new Date('2026-01-03T00:00:00.000Z'),
-  updatedAt: new Date('2026-01-03T00:00:00.000Z'),
-};
+const failedJob = memoryJobRow({ id: 'j1', userId: 'u1', status: 'failed', lastError: 'boom' });
 
 describe('MemoryJobsService', () => {
   let jobs: { enqueue: jest.Mock; findById: jest.Mock; retryFailed: jest.Mock };

@@ -1,13 +1,14 @@
 import { MemoryStore } from '@app/ai';
-import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
-import { AppConfig, loadConfig } from '@app/config';
+import { DomainError, ErrorCode } from '@app/common';
 import { UserDeletion } from '@app/database';
 import { Logger } from '@nestjs/common';
 import { ThrottlerStorageService } from '@nestjs/throttler';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
+import {
+  authenticatedUser,
+  fakeMemoryStore,
+  loadTestConfig,
+} from '../../../../test/support/builders';
 import { SessionsService } from '../sessions/sessions.service';
 import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
 import { PasswordHasher } from '../users/password-hasher';
@@ -16,15 +17,7 @@ import { AccountService, USER_DELETION_MAX_ATTEMPTS } from './account.service';
 import { UserDeletionRepository } from './user-deletion.repository';
 import { UserDeletionWorker } from './user-deletion.worker';
 
-const caller: AuthenticatedUser = {
-  id: '11111111-1111-4111-8111-111111111111',
-  username: 'alice',
-  email: 'alice@example.com',
-  role: 'user',
-  createdAt: new Date('2025-01-01T00:00:00Z'),
-  tokenId: 'jti',
-  tokenExpiresAt: new Date(),
-};
+const caller = authenticatedUser({ id: '11111111-1111-4111-8111-111111111111' });
 const deletion: UserDeletion = {
   id: 'd1',
   userId: caller.id,
@@ -37,9 +30,7 @@ const deletion: UserDeletion = {
 };
 
 function setUp(env: Record<string, string> = {}) {
-  const config: AppConfig = loadConfig({
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'account-spec-')),
-    JWT_SECRET: 'k'.repeat(32),
+  const config = loadTestConfig({
     MEMORY_JOB_RETRY_BASE_MS: '1000',
     MEMORY_JOB_POLL_MS: '10',
     MEMORY_JOB_SHUTDOWN_GRACE_MS: '50',
@@ -56,11 +47,8 @@ function setUp(env: Record<string, string> = {}) {
     fail: jest.fn().mockResolvedValue(undefined),
     reschedule: jest.fn().mockResolvedValue(undefined),
   };
-  const store = {
-    configured: true,
-    eraseUser: jest.fn().mockResolvedValue(2),
-    list: jest.fn().mockResolvedValue([]),
-  };
+  const store = fakeMemoryStore();
+  store.eraseUser.mockResolvedValue(2);
   const users = {
     findById: jest.fn().mockResolvedValue({ ...caller, passwordHash: 'hash' }),
   };
@@ -80,10 +68,6 @@ function setUp(env: Record<string, string> = {}) {
 
 // The failures these tests provoke are logged on purpose; keep the output readable.
 beforeAll(() => Logger.overrideLogger(false));
-
-const until = async (check: () => boolean) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-};
 
 describe('AccountService', () => {
   it('deletes the user, erases the memories at once and closes the deletion', async () => {
@@ -184,6 +168,14 @@ describe('AccountService', () => {
 });
 
 describe('UserDeletionWorker', () => {
+  // Its polls run on setTimeout: on a fake clock, a poll (MEMORY_JOB_POLL_MS, 10) at a time.
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] }));
+  afterEach(() => jest.useRealTimers());
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 100 && !check(); i++) await jest.advanceTimersByTimeAsync(10);
+    if (!check()) throw new Error('The worker never got there');
+  };
+
   it('retries due deletions, survives errors, and stops polling on shutdown', async () => {
     const { config, service, deletions, store } = setUp();
     deletions.claimDue
@@ -200,7 +192,7 @@ describe('UserDeletionWorker', () => {
     expect(store.eraseUser).toHaveBeenCalledWith(caller.id);
     await worker.beforeApplicationShutdown();
     const polls = deletions.claimDue.mock.calls.length;
-    await new Promise((r) => setTimeout(r, 50));
+    await jest.advanceTimersByTimeAsync(1000);
     expect(deletions.claimDue.mock.calls.length).toBe(polls);
   });
 });

@@ -1,50 +1,39 @@
-import { AuthenticatedUser, ErrorCode } from '@app/common';
-import { MemoryJob, User } from '@app/database';
+import { ErrorCode } from '@app/common';
 import { MemoryJobsService } from '@app/memory-jobs';
 
 import { SessionsService } from '../sessions/sessions.service';
 import { UsersService } from '../users/users.service';
+import { authenticatedUser, memoryJobRow, userRow } from '../../../../test/support/builders';
 import { AdminService } from './admin.service';
 
-const caller: AuthenticatedUser = {
+const caller = authenticatedUser({
   id: 'admin-1',
   username: 'root',
   email: 'root@example.com',
   role: 'admin',
-  createdAt: new Date('2026-01-01T00:00:00.000Z'),
-  tokenId: 'j1',
-  tokenExpiresAt: new Date('2030-01-01T00:00:00.000Z'),
-};
+});
 
-const user: User = {
+const user = userRow({
   id: 'u1',
   username: 'alice',
-  usernameKey: 'allce',
   email: 'alice@example.com',
-  passwordHash: 'hash',
-  role: 'user',
   tokenVersion: 1,
   disabled: true,
   createdAt: new Date('2026-01-02T00:00:00.000Z'),
-  updatedAt: new Date('2026-01-02T00:00:00.000Z'),
-};
+});
 
-const failedJob: MemoryJob = {
+const failedJob = memoryJobRow({
   id: 'j1',
   userId: 'u1',
   sessionId: 's1',
   messageId: 'm1',
   replyId: 'm2',
   status: 'failed',
-  attempts: 5,
-  runAt: new Date('2026-01-03T00:00:00.000Z'),
-  leaseUntil: null,
-  lockedBy: null,
-  runningUserId: null,
   lastError: 'boom',
+  runAt: new Date('2026-01-03T00:00:00.000Z'),
   createdAt: new Date('2026-01-03T00:00:00.000Z'),
   updatedAt: new Date('2026-01-03T00:00:00.000Z'),
-};
+});
 
 describe('AdminService', () => {
   let users: { updateAccess: jest.Mock };

@@ -4,6 +4,12 @@ import { AppConfig } from '@app/config';
 import { ChatSession, Message } from '@app/database';
 import { Logger } from '@nestjs/common';
 
+import {
+  configWith,
+  fakeMemoryStore,
+  messageRow,
+  sessionRow,
+} from '../../../../test/support/builders';
 import { SessionsService } from '../sessions/sessions.service';
 import { ChatRepository } from './chat.repository';
 import { ChatService } from './chat.service';
@@ -26,37 +32,21 @@ const memory = (text: string): MemoryRecord => ({
   metadata: {},
 });
 
-const earlier = (role: Message['role'], content: string, id: string): Message => ({
-  id,
-  sessionId: SESSION,
-  userId: USER,
-  role,
-  content,
-  model: null,
-  promptTokens: null,
-  completionTokens: null,
-  latencyMs: null,
-  createdAt: new Date('2026-01-01T00:00:00.000Z'),
-});
+const earlier = (role: Message['role'], content: string, id: string) =>
+  messageRow({ id, sessionId: SESSION, userId: USER, role, content });
 
 function setUp(chat: Partial<AppConfig['chat']> = {}, configured = true) {
-  const config = AppConfig.of({
+  const config = configWith({
     chat: { systemPrompt: 'SYSTEM', historyWindow: 2, memoryLimit: 5, ...chat },
     limits: { maxMessageChars: 20 },
-  } as AppConfig);
+  });
   const llm = {
     configured,
     complete: jest.fn().mockResolvedValue(completion('Hello back')),
     stream: jest.fn(),
   };
-  const memory = { search: jest.fn().mockResolvedValue([]) };
-  const drafted: ChatSession = {
-    id: 'new-session',
-    userId: USER,
-    title: 'Hi',
-    createdAt: new Date(),
-    updatedAt: new Date(),
-  };
+  const memory = fakeMemoryStore();
+  const drafted = sessionRow({ id: 'new-session', userId: USER, title: 'Hi' });
   const sessions = {
     draft: jest.fn().mockReturnValue(drafted),
     recentMessages: jest.fn().mockResolvedValue([]),

@@ -1,8 +1,9 @@
-import { AppConfig } from '@app/config';
 import { LlmClient, MemoryHistoryEntry, MemoryRecord, MemoryStore } from '@app/ai';
 import { DomainError, ErrorCode } from '@app/common';
 import { MemoryJob } from '@app/database';
 import { MemoryJobsService } from '@app/memory-jobs';
+
+import { configWith, fakeMemoryStore, memoryJobRow } from '../../../../test/support/builders';
 
 import { MEMORY_BLOCK_CLOSE, MEMORY_BLOCK_OPEN } from '../chat/prompt';
 import { MemoryService } from './memory.service';
@@ -20,46 +21,31 @@ const completion = (content: string) => ({
   latencyMs: 1,
 });
 
-const job = (id: string, status: MemoryJob['status']): MemoryJob => ({
-  id,
-  userId: USER,
-  sessionId: 's1',
-  messageId: 'm1',
-  replyId: 'r1',
-  status,
-  attempts: 2,
-  runAt: new Date('2025-01-01T00:00:01.000Z'),
-  leaseUntil: null,
-  lockedBy: null,
-  runningUserId: null,
-  lastError: status === 'failed' ? 'The model service failed (status 400); try again' : null,
-  createdAt: new Date('2025-01-01T00:00:00.000Z'),
-  updatedAt: new Date('2025-01-01T00:00:01.000Z'),
-});
+const job = (id: string, status: MemoryJob['status']): MemoryJob =>
+  memoryJobRow({
+    id,
+    userId: USER,
+    sessionId: 's1',
+    messageId: 'm1',
+    status,
+    attempts: 2,
+    runAt: new Date('2025-01-01T00:00:01.000Z'),
+    lastError: status === 'failed' ? 'The model service failed (status 400); try again' : null,
+    createdAt: new Date('2025-01-01T00:00:00.000Z'),
+  });
 
 describe('MemoryService', () => {
-  let store: Record<
-    'search' | 'list' | 'get' | 'update' | 'delete' | 'deleteAll' | 'history',
-    jest.Mock
-  >;
+  let store: ReturnType<typeof fakeMemoryStore>;
   let llm: { complete: jest.Mock };
   let jobs: { listForUser: jest.Mock };
   let service: MemoryService;
 
   beforeEach(() => {
-    store = {
-      search: jest.fn().mockResolvedValue([]),
-      list: jest.fn().mockResolvedValue([]),
-      get: jest.fn().mockResolvedValue(null),
-      update: jest.fn(),
-      delete: jest.fn().mockResolvedValue(undefined),
-      deleteAll: jest.fn().mockResolvedValue(undefined),
-      history: jest.fn().mockResolvedValue([]),
-    };
+    store = fakeMemoryStore();
     llm = { complete: jest.fn().mockResolvedValue(completion('  You live in Lisbon.  ')) };
     jobs = { listForUser: jest.fn().mockResolvedValue([]) };
     service = new MemoryService(
-      AppConfig.of({ limits: { summaryMinIntervalSeconds: 0 } } as AppConfig),
+      configWith({ limits: { summaryMinIntervalSeconds: 0 } }),
       store as unknown as MemoryStore,
       llm as unknown as LlmClient,
       jobs as unknown as MemoryJobsService,

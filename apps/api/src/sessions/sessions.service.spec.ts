@@ -1,32 +1,22 @@
 import { DomainError, ErrorCode } from '@app/common';
-import { ChatSession, Message } from '@app/database';
+import { ChatSession } from '@app/database';
 import { MessagesRepository } from '@app/messages';
 
+import { messageRow, sessionRow } from '../../../../test/support/builders';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService, titleFromMessage } from './sessions.service';
 
 const NOT_FOUND = new DomainError(ErrorCode.SessionNotFound, 'Session not found');
 
-const session: ChatSession = {
+const session = sessionRow({
   id: 's1',
   userId: 'u1',
   title: 'Old',
   createdAt: new Date('2025-01-01T00:00:00.000Z'),
   updatedAt: new Date('2025-01-02T00:00:00.000Z'),
-};
-
-const message = (id: string): Message => ({
-  id,
-  sessionId: 's1',
-  userId: 'u1',
-  role: 'user',
-  content: id,
-  model: null,
-  promptTokens: null,
-  completionTokens: null,
-  latencyMs: null,
-  createdAt: new Date(),
 });
+
+const message = (id: string) => messageRow({ id, sessionId: 's1', userId: 'u1', content: id });
 
 describe('titleFromMessage', () => {
   it.each([

@@ -1,17 +1,14 @@
 import { ErrorCode } from '@app/common';
-import { AppConfig } from '@app/config';
 import { ThrottlerStorageService } from '@nestjs/throttler';
 
+import { configWith } from '../../../../test/support/builders';
 import { LOGIN_FAILURE_WINDOW_MS, LoginFailureLimiter } from './login-failure-limiter';
 
 describe('LoginFailureLimiter', () => {
   let storage: ThrottlerStorageService;
 
   const limiterWith = (limit: number) =>
-    new LoginFailureLimiter(
-      AppConfig.of({ limits: { throttleLoginFailures: limit } } as AppConfig),
-      storage,
-    );
+    new LoginFailureLimiter(configWith({ limits: { throttleLoginFailures: limit } }), storage);
 
   beforeEach(() => {
     jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });

@@ -1,22 +1,17 @@
 import { ErrorCode } from '@app/common';
-import { User } from '@app/database';
 
+import { userRow } from '../../../../test/support/builders';
 import { PasswordHasher } from './password-hasher';
 import { UsersRepository } from './users.repository';
 import { AdminBootstrapRefused, UsersService } from './users.service';
 
-const existing: User = {
+const existing = userRow({
   id: 'u1',
   username: 'alice',
   usernameKey: 'allce',
-  email: 'alice@example.com',
   passwordHash: 'old',
-  role: 'user',
   tokenVersion: 2,
-  disabled: false,
-  createdAt: new Date(),
-  updatedAt: new Date(),
-};
+});
 
 describe('UsersService', () => {
   let repo: {

@@ -36,6 +36,8 @@ export class Upstream {
   private counter = 0;
   readonly unattributed: Record<string, number> = {};
   readonly calls: Record<string, number> = {};
+  /** When set, every call's kind and start (performance.now()) is appended to it. */
+  trace?: { kind: string; startedAt: number }[];
 
   constructor() {
     this.double = new OpenAiTestDouble({
@@ -78,6 +80,7 @@ export class Upstream {
 
   private account(r: RecordedRequest): void {
     this.calls[r.kind] = (this.calls[r.kind] ?? 0) + 1;
+    this.trace?.push({ kind: r.kind, startedAt: r.startedAt ?? NaN });
     const tokens = this.tokensOf(r);
     if (tokens.length === 0) {
       if (r.kind === 'embeddings' || r.kind === 'chat')

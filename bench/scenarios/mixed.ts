@@ -123,17 +123,37 @@ async function drain(
   }
 }
 
-/** One turn on its own (no other load): its latency in ms. */
-async function singleTurn(server: BenchServer, user: BenchUser, message: string): Promise<number> {
+/**
+ * One turn on its own (no other load, the extraction backlog empty): its latency, and the
+ * embedding requests that started before its chat completion (the critical path: extraction only
+ * starts once the reply is stored).
+ */
+async function singleTurn(
+  ctx: ScenarioContext,
+  server: BenchServer,
+  user: BenchUser,
+  message: string,
+): Promise<{ ms: number; embeddingRoundTrips: number }> {
+  const trace: { kind: string; startedAt: number }[] = [];
+  ctx.upstream.trace = trace;
   const t0 = performance.now();
-  await call(
-    server.url,
-    'POST',
-    `/api/v1/chat/${user.id}`,
-    { message, session_id: user.sessionId },
-    user.token,
-  );
-  return performance.now() - t0;
+  try {
+    await call(
+      server.url,
+      'POST',
+      `/api/v1/chat/${user.id}`,
+      { message, session_id: user.sessionId },
+      user.token,
+    );
+    const ms = performance.now() - t0;
+    const chatAt = Math.min(...trace.filter((c) => c.kind === 'chat').map((c) => c.startedAt));
+    const embeddingRoundTrips = trace.filter(
+      (c) => c.kind === 'embeddings' && c.startedAt >= t0 && c.startedAt < chatAt,
+    ).length;
+    return { ms, embeddingRoundTrips };
+  } finally {
+    ctx.upstream.trace = undefined;
+  }
 }
 
 async function measure(
@@ -156,7 +176,7 @@ async function measure(
     const users = new Users(list);
     const spare = await registerUsers(server.url, 'mixed-solo', 1, { session: true });
     ctx.upstream.setLatency(LATENCY_MS);
-    const firstTurnMs = await singleTurn(server, spare[0], factMessage(999, 0));
+    const firstTurnMs = (await singleTurn(ctx, server, spare[0], factMessage(999, 0))).ms;
 
     ctx.log(
       `${db.name}: warming up, then ${rounds} × (baseline ${seconds} s, product ${seconds} s)`,
@@ -182,7 +202,14 @@ async function measure(
     const baselineCapacity = mean(capacity.baseline);
 
     const warm: number[] = [];
-    for (let i = 1; i <= 5; i++) warm.push(await singleTurn(server, spare[0], factMessage(999, i)));
+    const roundTrips: number[] = [];
+    for (let i = 1; i <= 6; i++) {
+      // Every fact message names a person and a place.
+      await drain(db, server, [], performance.now());
+      const turn = await singleTurn(ctx, server, spare[0], factMessage(999, i));
+      warm.push(turn.ms);
+      roundTrips.push(turn.embeddingRoundTrips);
+    }
     await drain(db, server, [], performance.now());
 
     // Open loop at half the product's capacity: turns/s, and as many /auth/me.
@@ -301,6 +328,15 @@ async function measure(
       },
       {
         scenario: 'mixed',
+        metric: `${name}: embedding round trips on a turn's critical path (message names someone)`,
+        value: Math.max(...roundTrips),
+        unit: '',
+        target: '1',
+        pass: Math.max(...roundTrips) <= 1,
+        note: `per probe turn: ${roundTrips.join(', ')}`,
+      },
+      {
+        scenario: 'mixed',
         metric: `${name}: first turn after /health/ready`,
         value: ms(firstTurnMs),
         unit: 'ms',
@@ -325,6 +361,7 @@ async function measure(
         baseCpuPerTurn,
         firstTurnMs,
         warmTurnsMs: warm,
+        criticalPathEmbeddingRoundTrips: roundTrips,
         serverRssAfterMb: round(server.rssMb(), 0),
       },
     };

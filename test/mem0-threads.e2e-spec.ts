@@ -8,7 +8,10 @@ interface Internals {
   memory: Promise<{
     search: (...args: unknown[]) => Promise<unknown>;
   }>;
-  searchThread?: { worker?: { threadId: number; terminate(): Promise<number> } };
+  searchThread?: {
+    worker?: { threadId: number; terminate(): Promise<number> };
+    warm: boolean;
+  };
 }
 
 /**
@@ -33,6 +36,31 @@ describe('Mem0 threads', () => {
   beforeAll(() => {
     const client: unknown = t.app.get(Mem0Client);
     internals = client as Internals;
+  });
+
+  it('is warm once ready: the thread is up and warmed without a model call, the turn starts nothing', async () => {
+    // Nothing has been asked of this app yet: only its start-up warmed Mem0 up.
+    await eventually(
+      async () => (await t.http().get('/health/ready')).status === 200,
+      '/health/ready to answer 200',
+    );
+    expect(internals.memory).toBeDefined();
+    const thread = internals.searchThread;
+    expect(thread?.warm).toBe(true);
+    const worker = thread?.worker;
+    expect(worker?.threadId).not.toBe(threadId);
+    expect(double.requests).toEqual([]);
+    const u = await registerUser(t);
+    const turn = await t
+      .http()
+      .post(`/api/v1/chat/${u.id}`)
+      .set(bearer(u.token))
+      .send({ message: 'Hello, I am Ana from Porto.' })
+      .expect(200);
+    expect(turn.body.memory_status).toBe('ok');
+    // The first turn searched on the thread made before readiness: no thread was started for it.
+    expect(internals.searchThread).toBe(thread);
+    expect(thread?.worker).toBe(worker);
   });
 
   it('searches off the main thread and finds what the main thread stored', async () => {

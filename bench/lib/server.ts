@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,12 +32,12 @@ let nodeArgs: string[] = [];
  * preloaded listener turns the signal into an ordinary exit.
  */
 export function profileServersInto(dir: string): void {
-  nodeArgs = [
-    '--cpu-prof',
-    `--cpu-prof-dir=${dir}`,
-    '--import',
-    'data:text/javascript,process.on("SIGTERM",()=>setTimeout(()=>process.exit(0),2000))',
-  ];
+  // A preloaded CommonJS file, not `--import data:...`: with --import, Node 20 loads the entry
+  // through its ESM loader, which refuses the proxy's TypeScript source.
+  mkdirSync(dir, { recursive: true });
+  const onSigterm = join(dir, 'exit-on-sigterm.js');
+  writeFileSync(onSigterm, 'process.on("SIGTERM",()=>setTimeout(()=>process.exit(0),2000));\n');
+  nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--require', onSigterm];
 }
 
 export function freePort(): Promise<number> {

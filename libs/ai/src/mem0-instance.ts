@@ -1,15 +1,22 @@
 import type { Memory } from 'mem0ai/oss';
 
-import { batchEmbeddings, capExtractedFacts, tuneHistoryFile } from './mem0-internals';
+import {
+  batchEmbeddings,
+  capExtractedFacts,
+  shareNlpParses,
+  tuneHistoryFile,
+} from './mem0-internals';
 import { registerSqliteVecStore } from './vector-store/register';
 
 /**
  * A Mem0 instance on the given configuration, with the project's sqlite-vec store registered,
- * Mem0's SQLite history file tuned, its extraction capped and its embedding requests batched.
+ * Mem0's SQLite history file tuned, its extraction capped, its embedding requests batched and its
+ * NLP parse of a text shared by the two passes that make it.
  * Loads mem0ai on first use: its telemetry settings must be in the environment before that (the
  * entry points' preload, or the search thread's own setup).
  */
 export async function createMem0(config: Record<string, unknown>, synchronous: string) {
+  shareNlpParses();
   const mem0 = await import('mem0ai/oss');
   registerSqliteVecStore(mem0);
   const memory: Memory = new mem0.Memory(config);

@@ -1,4 +1,5 @@
 import { loadConfig } from '@app/config';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -355,6 +356,51 @@ describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVers
       expect(await searchEntities(memory, 'Ask Greta Berg')).toEqual(['Greta Berg']);
       expect(calls).toEqual([]);
       expect(await rows()).toEqual(before);
+    });
+  });
+
+  describe('its NLP, shared by the foreseeing pass and Mem0’s own (shareNlpParses)', () => {
+    const TEXTS = [
+      'My friend Anna Schmidt from Porto started the cello in 1991.',
+      'Ana Silva moved from Porto to Berlin and works on the "Blue Harbour" project at Acme GmbH.',
+      'The red vintage bicycle in the garden shed belongs to my younger brother Tomás.',
+      'Hi, how are you?',
+    ];
+
+    /**
+     * Each text's entities, twice, in a plain Node process (Jest keeps its own module registry,
+     * which the sharing does not reach), with or without the sharing; and its counts.
+     */
+    function entitiesInProcess(shared: boolean): {
+      entities: string[][];
+      counts: { parsed: number; reused: number };
+    } {
+      const script = `
+        const internals = require(${JSON.stringify(join(__dirname, 'mem0-internals.ts'))});
+        if (${shared}) internals.shareNlpParses();
+        const { Memory } = require('mem0ai/oss');
+        (async () => {
+          const memory = Object.create(Memory.prototype);
+          const texts = ${JSON.stringify(TEXTS)};
+          const entities = [];
+          for (const text of [...texts, ...texts]) entities.push(await internals.factEntities(memory, [text]));
+          process.stdout.write(JSON.stringify({ entities, counts: internals.nlpParses }));
+        })();`;
+      const out = execFileSync(
+        process.execPath,
+        ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script],
+        { cwd: join(__dirname, '..', '..', '..'), encoding: 'utf8' },
+      );
+      return JSON.parse(out) as ReturnType<typeof entitiesInProcess>;
+    }
+
+    it('parses each text once and finds exactly the entities it finds without sharing', () => {
+      const alone = entitiesInProcess(false);
+      const shared = entitiesInProcess(true);
+      expect(alone.counts).toEqual({ parsed: 0, reused: 0 });
+      expect(shared.entities).toEqual(alone.entities);
+      expect(shared.entities[1]).toEqual(expect.arrayContaining(['Ana Silva', 'Porto', 'Berlin']));
+      expect(shared.counts).toEqual({ parsed: TEXTS.length, reused: TEXTS.length });
     });
   });
 });

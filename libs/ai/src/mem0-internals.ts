@@ -1,4 +1,5 @@
 import type { Memory } from 'mem0ai/oss';
+import { dirname } from 'node:path';
 
 import { BatchingEmbedder, Embedder } from './batching-embedder';
 import { currentFactCap, keepFirstFacts } from './fact-cap';
@@ -47,6 +48,54 @@ interface SqliteHandle {
 }
 
 const LIST_LIMIT = 10_000;
+
+/** How many parsed texts each thread keeps (a search's query, the facts of the adds in flight). */
+const NLP_CACHE_SIZE = 128;
+
+type Nlp = ((text: string, ...rest: unknown[]) => unknown) & Record<string | symbol, unknown>;
+
+const SHARED = Symbol.for('memory-chatbot.sharedNlpParses');
+
+/** Texts this thread's shared `compromise` parsed, and parses it handed out again. */
+export const nlpParses = { parsed: 0, reused: 0 };
+
+/**
+ * Mem0 parses every text whose entities it extracts with `compromise` (`nlp(text).nouns()`), the
+ * costliest part of its entity extraction; and each text is parsed twice, because the batched
+ * embeddings (batchEmbeddings) run Mem0's own extraction ahead of Mem0 to know what it will
+ * embed. So `compromise` as Mem0 loads it is replaced, in the module cache, by the same function
+ * remembering its last NLP_CACHE_SIZE documents by text: the second parse of a text is the first
+ * one's document. Mem0 only reads those documents (`nouns().out("array")`, pinned by the
+ * contract test). Must run before mem0ai is loaded in the thread; idempotent.
+ */
+export function shareNlpParses(): void {
+  const mem0Dir = dirname(require.resolve('mem0ai/oss'));
+  let path: string;
+  try {
+    path = require.resolve('compromise', { paths: [mem0Dir] });
+  } catch {
+    return; // Mem0 then uses its regular expressions instead.
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nlp = require(path) as Nlp;
+  const loaded = require.cache[path];
+  if (!loaded || nlp[SHARED] === true) return;
+  const parsed = new Map<string, unknown>();
+  const shared = ((text: string, ...rest: unknown[]) => {
+    if (typeof text !== 'string' || rest.length > 0) return nlp(text, ...rest);
+    let doc = parsed.get(text);
+    if (doc !== undefined) nlpParses.reused++;
+    else {
+      nlpParses.parsed++;
+      doc = nlp(text);
+      if (parsed.size >= NLP_CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);
+      parsed.set(text, doc);
+    }
+    return doc;
+  }) as Nlp;
+  Object.assign(shared, nlp, { [SHARED]: true });
+  loaded.exports = shared;
+}
 
 const internals = (memory: Memory) => memory as unknown as Mem0Private;
 
@@ -155,6 +204,40 @@ async function entitiesOf(memory: Memory, text: string): Promise<string[]> {
   };
   await internals(memory)._linkEntitiesForMemory.call(standIn, '', text, {});
   return found;
+}
+
+/** A sentence with names, places, a year and compound nouns: every NLP path of Mem0 runs on it. */
+const WARM_UP_TEXT =
+  'Ana Silva moved from Porto to Berlin in 2019 and works on the "Blue Harbour" project at Acme GmbH.';
+/** A user id no user has (users get v4 ids): a warm-up search finds nothing and stores nothing. */
+const NOBODY = '00000000-0000-4000-8000-000000000000';
+
+/**
+ * Runs once, before the instance serves anything, what a first search would otherwise initialise
+ * and compile on a user's turn: Mem0's entity extraction (the `compromise` NLP), its lemmatiser,
+ * and its vector, keyword and entity searches, on an id that has no memories. The embedder is a
+ * stand-in for the duration (a unit vector of the configured size), so no model is called; the
+ * instance must not be in use meanwhile.
+ */
+export async function warmUpSearch(memory: Memory, dimension: number): Promise<void> {
+  const own = internals(memory);
+  const embedder = own.embedder;
+  const unit = Array.from({ length: dimension }, (_, i) => (i === 0 ? 1 : 0));
+  own.embedder = {
+    embed: () => Promise.resolve(unit),
+    embedBatch: (texts) => Promise.resolve(texts.map(() => unit)),
+  };
+  try {
+    await searchEntities(memory, WARM_UP_TEXT);
+    await memory.search(WARM_UP_TEXT, { filters: { user_id: NOBODY }, topK: 1 });
+  } finally {
+    own.embedder = embedder;
+  }
+}
+
+/** What an extraction would compile on first use, without a model call or a write: Mem0's NLP. */
+export async function warmUpExtraction(memory: Memory): Promise<void> {
+  await factEntities(memory, [WARM_UP_TEXT]);
 }
 
 /** How many memories the user has, counted up to `atMost` (enough to compare with a cap). */

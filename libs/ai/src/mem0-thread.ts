@@ -7,6 +7,8 @@ import { Mem0Error, Mem0Failure } from './mem0-failure';
 export interface Mem0ThreadData {
   mem0Config: Record<string, unknown>;
   synchronous: string;
+  /** Of the embedder's vectors: the warm-up's stand-in embedder makes vectors of this size. */
+  dimension: number;
 }
 
 export interface Mem0Request {
@@ -14,6 +16,12 @@ export interface Mem0Request {
   userId: string;
   query: string;
   limit: number;
+}
+
+/** Sent once, when the thread's instance has been made and warmed up (or could not be). */
+export interface Mem0Ready {
+  ready: boolean;
+  error?: Mem0Failure;
 }
 
 export interface Mem0Reply {
@@ -25,12 +33,16 @@ export interface Mem0Reply {
 /**
  * A worker thread with its own Mem0 instance on the same stores (every SQLite file is in WAL
  * mode, so it reads what other instances wrote), so that Mem0's synchronous work runs beside the
- * event loop. Started on first use; a thread that dies fails the calls in flight and is started
- * again on the next. A failed search rejects with a Mem0Error.
+ * event loop. Started on first use (or by `warmedUp`); a thread that dies fails the calls in
+ * flight and is started again on the next. A failed search rejects with a Mem0Error.
  */
 export class Mem0Thread {
   private readonly logger = new Logger(Mem0Thread.name);
   private worker?: Worker;
+  /** Settles when the current worker's instance is made and warmed up. */
+  private ready?: { promise: Promise<void>; settle: (reply: Mem0Ready | Error) => void };
+  /** Whether the running thread's instance is made and warmed up. */
+  warm = false;
   private nextId = 0;
   private readonly pending = new Map<
     number,
@@ -48,9 +60,19 @@ export class Mem0Thread {
     });
   }
 
+  /**
+   * Starts the thread if it is not running, and resolves once its instance has been made and has
+   * run what a first search would otherwise initialise; rejects (Mem0Error) if it could not.
+   */
+  warmedUp(): Promise<void> {
+    this.running();
+    return this.ready!.promise;
+  }
+
   async stop(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    this.warm = false;
     this.failAll(new Error('The Mem0 thread stopped'));
     await worker?.terminate();
   }
@@ -63,7 +85,23 @@ export class Mem0Thread {
       workerData: this.data,
       execArgv: typescript ? ['--require', 'ts-node/register/transpile-only'] : [],
     });
-    worker.on('message', (reply: Mem0Reply) => this.settle(reply));
+    let settle: (reply: Mem0Ready | Error) => void = () => undefined;
+    const promise = new Promise<void>((resolve, reject) => {
+      settle = (reply) => {
+        if (reply instanceof Error) reject(reply);
+        else if (reply.ready) {
+          if (this.worker === worker) this.warm = true;
+          resolve();
+        } else
+          reject(new Mem0Error(reply.error ?? { name: 'Error', message: 'Mem0 thread failed' }));
+      };
+    });
+    // Nobody may wait for it: a failure then shows in the searches instead.
+    promise.catch(() => undefined);
+    this.ready = { promise, settle };
+    worker.on('message', (reply: Mem0Reply | Mem0Ready) =>
+      'ready' in reply ? settle(reply) : this.settle(reply),
+    );
     worker.on('error', (error) => {
       this.logger.error({ err: error }, 'Mem0 thread failed');
       this.lost(worker, error);
@@ -86,10 +124,12 @@ export class Mem0Thread {
   private lost(worker: Worker, error: Error): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
+    this.warm = false;
     this.failAll(error);
   }
 
   private failAll(error: Error): void {
+    this.ready?.settle(error);
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
   }

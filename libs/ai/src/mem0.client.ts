@@ -6,6 +6,7 @@ import type { Memory } from 'mem0ai/oss';
 import { buildMem0Config } from './mem0-config';
 import { describeMem0Failure, Mem0Failure } from './mem0-failure';
 import { createMem0 } from './mem0-instance';
+import { warmUpExtraction } from './mem0-internals';
 import { Mem0Thread } from './mem0-thread';
 
 const UNAVAILABLE = 'The memory store is unavailable; try again';
@@ -14,6 +15,7 @@ const UNAVAILABLE = 'The memory store is unavailable; try again';
  * Mem0 itself: one instance on this thread, created on first use, and one search thread with an
  * instance of its own (Mem0's search is mostly synchronous work, kept off the event loop). Every
  * Mem0 failure leaves here as a DomainError. Knows nothing of users: MemoryStore checks them.
+ * `warmUp` makes both ahead of the first turn (the API's readiness waits for it).
  */
 @Injectable()
 export class Mem0Client implements OnApplicationShutdown {
@@ -21,6 +23,7 @@ export class Mem0Client implements OnApplicationShutdown {
   private memory?: Promise<Memory>;
   private searchThread?: Mem0Thread;
   private initialized?: Promise<void>;
+  private warming?: Promise<void>;
   private closed = false;
 
   constructor(private readonly config: AppConfig) {}
@@ -51,6 +54,26 @@ export class Mem0Client implements OnApplicationShutdown {
     return this.call(() => thread.search(userId, query, limit));
   }
 
+  /**
+   * Makes this thread's instance and the search thread's, and runs on each what the first search
+   * or extraction would otherwise initialise on a user's turn (module loads, Mem0's NLP, the
+   * stores' first queries), without any model call. Once resolved, a turn initialises nothing
+   * lazily. Started once; a failed warm-up is tried again by the next call.
+   */
+  warmUp(): Promise<void> {
+    this.warming ??= this.warmBoth().catch((error: unknown) => {
+      this.warming = undefined;
+      throw error;
+    });
+    return this.warming;
+  }
+
+  private async warmBoth(): Promise<void> {
+    const memory = await this.instance();
+    const thread = await this.startedSearchThread();
+    await Promise.all([this.call(() => thread.warmedUp()), warmUpExtraction(memory)]);
+  }
+
   /** Touches the vector store without any model call; throws when it is unusable. */
   async ping(): Promise<void> {
     const memory = await this.instance();
@@ -65,10 +88,16 @@ export class Mem0Client implements OnApplicationShutdown {
     await this.initialized;
     if (this.closed) throw new DomainError(ErrorCode.MemoryStoreUnavailable, UNAVAILABLE);
     // The thread only searches: the one-time import stays with this thread's instance.
-    this.searchThread ??= new Mem0Thread({
-      mem0Config: withoutImport(buildMem0Config(this.config)),
-      synchronous: this.config.database.sqliteSynchronous,
-    });
+    if (!this.searchThread) {
+      const mem0Config = withoutImport(buildMem0Config(this.config));
+      const embedder = mem0Config.embedder as { config?: { embeddingDims?: unknown } } | undefined;
+      const dims = embedder?.config?.embeddingDims;
+      this.searchThread = new Mem0Thread({
+        mem0Config,
+        synchronous: this.config.database.sqliteSynchronous,
+        dimension: typeof dims === 'number' ? dims : this.config.openai.embeddingDims,
+      });
+    }
     return this.searchThread;
   }
 

@@ -10,12 +10,30 @@ import '../../config/src/preload';
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { describeMem0Failure } from './mem0-failure';
-import type { Mem0Reply, Mem0Request, Mem0ThreadData } from './mem0-thread';
+import type { Mem0Ready, Mem0Reply, Mem0Request, Mem0ThreadData } from './mem0-thread';
 
 const data = workerData as Mem0ThreadData;
 
-const memory = import('./mem0-instance').then(({ createMem0 }) =>
-  createMem0(data.mem0Config, data.synchronous),
+/** The instance, once it has run what a first search would otherwise initialise (see warmUpSearch). */
+const memory = (async () => {
+  const [{ createMem0 }, { warmUpSearch }] = await Promise.all([
+    import('./mem0-instance'),
+    import('./mem0-internals'),
+  ]);
+  const instance = await createMem0(data.mem0Config, data.synchronous);
+  // A warm-up that fails (a remote store down, say) costs only speed: searches then tell.
+  await warmUpSearch(instance, data.dimension).catch(() => undefined);
+  return instance;
+})();
+
+// The main thread learns when the thread can search at full speed (or why it cannot).
+memory.then(
+  () => parentPort?.postMessage({ ready: true } satisfies Mem0Ready),
+  (error: unknown) =>
+    parentPort?.postMessage({
+      ready: false,
+      error: describeMem0Failure(error),
+    } satisfies Mem0Ready),
 );
 
 parentPort?.on('message', (request: Mem0Request) => {

@@ -153,6 +153,11 @@ export class MemoryStore {
     return this.mem0.run((memory) => eraseUser(memory, userId));
   }
 
+  /** Readies Mem0 for the first turn (see Mem0Client.warmUp); no model call. */
+  warmUp(): Promise<void> {
+    return this.mem0.warmUp();
+  }
+
   /** Touches the vector store without any model call; throws when it is unusable. */
   ping(): Promise<void> {
     return this.mem0.ping();

@@ -5,9 +5,13 @@ import { DataSource } from 'typeorm';
 
 import { dataSourceOptions } from './data-source-options';
 import { limitLockWaits } from './lock-wait-timeout';
+import { Statements } from './statements';
 import { Transactions } from './transactions';
 
-/** The database connection, and `Transactions`, the one way to write through it. */
+/**
+ * The database connection, `Transactions`, the one way to write through it, and `Statements`,
+ * plain prepared SQL for the hot path's repositories.
+ */
 @Global()
 @Module({
   imports: [
@@ -20,8 +24,8 @@ import { Transactions } from './transactions';
       }),
     }),
   ],
-  providers: [Transactions],
-  exports: [Transactions],
+  providers: [Transactions, Statements],
+  exports: [Transactions, Statements],
 })
 export class DatabaseModule {
   constructor(dataSource: DataSource, config: AppConfig) {

@@ -9,5 +9,6 @@ export * from './entities/user.entity';
 export * from './grouped-count';
 export * from './query-errors';
 export * from './schema';
+export * from './statements';
 export * from './retry-policy';
 export * from './transactions';

@@ -29,6 +29,8 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
   private active = false;
   private timer?: NodeJS.Timeout;
   private ticking = false;
+  /** When expired leases were last looked for (ms since the epoch). */
+  private reclaimedAt = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -78,8 +80,14 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
     this.ticking = true;
     let claimed = 0;
     try {
-      const { concurrency, leaseMs, maxAttempts } = this.config.memoryJobs;
-      await this.jobs.reclaimExpired(maxAttempts);
+      const { concurrency, leaseMs, maxAttempts, pollMs } = this.config.memoryJobs;
+      // A lease runs out only when a worker died: looking once per poll interval is as prompt
+      // as an idle worker, and a busy one (woken by every turn) no longer looks on every tick.
+      const now = Date.now();
+      if (now - this.reclaimedAt >= pollMs) {
+        this.reclaimedAt = now;
+        await this.jobs.reclaimExpired(maxAttempts);
+      }
       const free = concurrency - this.running.size;
       if (free > 0) {
         const jobs = await this.jobs.claim(this.workerId, free, leaseMs);

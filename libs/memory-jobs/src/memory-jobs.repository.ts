@@ -1,4 +1,11 @@
-import { isUniqueViolation, MemoryJob, MemoryJobStatus, Transactions, User } from '@app/database';
+import {
+  isUniqueViolation,
+  MemoryJob,
+  MemoryJobStatus,
+  Statements,
+  Transactions,
+  User,
+} from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, FindOptionsWhere, In, LessThan, Repository } from 'typeorm';
@@ -23,11 +30,12 @@ export class MemoryJobsRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(MemoryJob) private readonly jobs: Repository<MemoryJob>,
     private readonly tx: Transactions,
+    private readonly statements: Statements,
   ) {}
 
   /** Inserts inside the caller's transaction, so the job exists exactly when the reply does. */
   async enqueue(manager: EntityManager, job: NewMemoryJob, now: Date): Promise<void> {
-    await manager.insert(MemoryJob, {
+    await this.statements.insertIn<MemoryJob>(manager, MemoryJob, {
       ...job,
       status: 'pending',
       attempts: 0,

@@ -1,4 +1,4 @@
-import { countGrouped, Message } from '@app/database';
+import { countGrouped, Message, Statements } from '@app/database';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DeleteResult, EntityManager, In, Repository } from 'typeorm';
@@ -10,11 +10,14 @@ import { DeleteResult, EntityManager, In, Repository } from 'typeorm';
  */
 @Injectable()
 export class MessagesRepository {
-  constructor(@InjectRepository(Message) private readonly messages: Repository<Message>) {}
+  constructor(
+    @InjectRepository(Message) private readonly messages: Repository<Message>,
+    private readonly statements: Statements,
+  ) {}
 
   /** Inserts inside the caller's transaction, whose parents (user, session) it already holds. */
   async append(manager: EntityManager, message: Message): Promise<void> {
-    await manager.insert(Message, message);
+    await this.statements.insertIn(manager, Message, message);
   }
 
   /** Deletes the message if it is still in that session. */
@@ -46,11 +49,16 @@ export class MessagesRepository {
 
   /** The session's last `limit` messages, newest first. */
   findLastInSession(sessionId: string, limit: number): Promise<Message[]> {
-    return this.messages.find({
-      where: { sessionId },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      take: limit,
-    });
+    // Every turn reads it: a prepared statement (the limit is a setting, so the text is constant).
+    const take = Math.max(1, Math.floor(limit));
+    return this.statements.select(
+      this.messages.manager,
+      Message,
+      this.statements.sql(
+        `SELECT * FROM {messages} WHERE {session_id} = ? ORDER BY {created_at} DESC, {id} DESC LIMIT ${take}`,
+      ),
+      [sessionId],
+    );
   }
 
   /** Every message of the user, oldest first; ids break ties. */

@@ -1,5 +1,5 @@
 import { DomainError, ErrorCode } from '@app/common';
-import { ChatSession, Message, Transactions } from '@app/database';
+import { ChatSession, Message, Statements, Transactions } from '@app/database';
 import { MemoryJobsService, NewMemoryJob } from '@app/memory-jobs';
 import { MessagesRepository } from '@app/messages';
 import { Injectable } from '@nestjs/common';
@@ -21,6 +21,7 @@ export class ChatRepository {
     private readonly users: UsersService,
     private readonly messages: MessagesRepository,
     private readonly jobs: MemoryJobsService,
+    private readonly statements: Statements,
   ) {}
 
   /** The user's message, in `newSession` (created with it) or in its existing session. */
@@ -60,10 +61,17 @@ export class ChatRepository {
       await manager.insert(ChatSession, newSession);
       return;
     }
-    const touched = await manager.update(
-      ChatSession,
-      { id: message.sessionId, userId: message.userId },
-      { updatedAt: message.createdAt },
+    // Every turn runs it twice: a prepared statement rather than TypeORM's query builder.
+    const touched = await this.statements.runIn(
+      manager,
+      this.statements.sql(
+        'UPDATE {chat_sessions} SET {updated_at} = ? WHERE {id} = ? AND {user_id} = ?',
+      ),
+      [
+        this.statements.value(ChatSession, 'updatedAt', message.createdAt),
+        message.sessionId,
+        message.userId,
+      ],
     );
     if (!touched.affected) throw new DomainError(ErrorCode.SessionNotFound, 'Session not found');
   }

@@ -1,25 +1,34 @@
 import { MemoryStore } from '@app/ai';
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
 const PING_TIMEOUT_MS = 2000;
 
 /**
- * The memory store (mem0's vector store) answers a read. Without a model configured mem0 is not
- * used at all, so it counts as up and says so: a keyless deployment is still ready to serve auth,
- * sessions and history.
+ * The memory store (mem0's vector store) answers a read, and mem0 is warmed up: the readiness
+ * probe stays 503 until a first turn would find everything it needs made (the warm-up starts
+ * with the application; the liveness probe never waits for it). Without a model configured mem0
+ * is not used at all, so it counts as up and says so: a keyless deployment is still ready to
+ * serve auth, sessions and history.
  */
 @Injectable()
-export class MemoryStoreHealthIndicator {
+export class MemoryStoreHealthIndicator implements OnApplicationBootstrap {
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly store: MemoryStore,
   ) {}
 
+  onApplicationBootstrap(): void {
+    // Not awaited: the server must listen (and answer liveness) meanwhile. A failure is tried
+    // again by the readiness probe, which reports it.
+    if (this.store.configured) this.store.warmUp().catch(() => undefined);
+  }
+
   async check(key: string): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(key);
     if (!this.store.configured) return indicator.up({ configured: false });
     try {
+      await withTimeout(this.store.warmUp(), PING_TIMEOUT_MS);
       await withTimeout(this.store.ping(), PING_TIMEOUT_MS);
       return indicator.up({ configured: true });
     } catch {

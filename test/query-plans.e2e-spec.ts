@@ -167,8 +167,8 @@ const verdict = (c: Checked) =>
 /** Statements each hot operation must have issued (and which must then be served by an index). */
 const HOT_STATEMENTS: [string, RegExp][] = [
   ['register, login: the user by name or email', /FROM `users`.*`username` = \?.*`email` = \?/],
-  ['every request: the token is not revoked', /FROM `revoked_tokens`.*`jti` = \?/],
-  ['every request: the user by id', /FROM `users`.*WHERE \(\(`User`.`id` = \?\)\)/],
+  ['every request: the token is not revoked', /FROM `revoked_tokens` WHERE `jti` = \?/],
+  ['every request: the token holder by id', /AS `revoked` FROM `users` WHERE `id` = \?$/],
   ['a turn in a session: the owned session', /FROM `chat_sessions`.*`id` = \?.*`user_id` = \?/],
   ["a turn: the session's activity time", /^UPDATE `chat_sessions` SET `updated_at`/],
   ['a turn: the history window', /FROM `messages`.*`session_id` = \?.*ORDER BY.*DESC.*LIMIT/],

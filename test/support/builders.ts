@@ -166,5 +166,6 @@ export function fakeMemoryStore() {
     history: jest.fn().mockResolvedValue([]),
     eraseUser: jest.fn().mockResolvedValue(0),
     ping: jest.fn().mockResolvedValue(undefined),
+    warmUp: jest.fn().mockResolvedValue(undefined),
   } satisfies Record<keyof MemoryStore, unknown>;
 }

@@ -122,18 +122,21 @@ export class Statements {
     sql: string,
     params: unknown[],
   ): Promise<T[]> {
-    const shape = this.shape(entity);
     const { rows } = await this.runIn(manager, sql, params);
+    return rows.map((raw) => this.entityOf(entity, raw));
+  }
+
+  /** A raw row read by `runIn` as TypeORM would load it (columns not of `entity` are left out). */
+  entityOf<T extends ObjectLiteral>(entity: EntityTarget<T>, raw: Record<string, unknown>): T {
+    const shape = this.shape(entity);
     const { driver } = this.dataSource;
-    return rows.map((raw) => {
-      const row = Object.create(shape.prototype) as Record<string, unknown>;
-      for (const column of shape.columns) {
-        const value = raw[column.databaseName];
-        if (value !== undefined)
-          row[column.propertyName] = driver.prepareHydratedValue(value, column);
-      }
-      return row as T;
-    });
+    const row = Object.create(shape.prototype) as Record<string, unknown>;
+    for (const column of shape.columns) {
+      const value = raw[column.databaseName];
+      if (value !== undefined)
+        row[column.propertyName] = driver.prepareHydratedValue(value, column);
+    }
+    return row as T;
   }
 
   /** `value` of `entity`'s `property` as the database stores it (a parameter of `runIn`). */

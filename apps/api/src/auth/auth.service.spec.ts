@@ -28,9 +28,11 @@ const user: User = {
 
 describe('AuthService', () => {
   let config: AppConfig;
-  let users: { findByLogin: jest.Mock; findById: jest.Mock };
+  let users: { findByLogin: jest.Mock; findTokenHolder: jest.Mock };
   let hasher: { verify: jest.Mock; verifyAgainstDummy: jest.Mock };
-  let revoked: { isRevoked: jest.Mock; revoke: jest.Mock };
+  let revoked: { revoke: jest.Mock };
+  /** What the token-holder query finds: the user row and whether the token is revoked. */
+  let holder: { user: User | null; revoked: boolean };
   let jwt: JwtService;
   let service: AuthService;
 
@@ -40,9 +42,13 @@ describe('AuthService', () => {
       JWT_SECRET: 'k'.repeat(32),
       JWT_EXPIRATION_HOURS: '2',
     });
-    users = { findByLogin: jest.fn(), findById: jest.fn() };
+    holder = { user: null, revoked: false };
+    users = {
+      findByLogin: jest.fn(),
+      findTokenHolder: jest.fn(() => Promise.resolve(holder)),
+    };
     hasher = { verify: jest.fn(), verifyAgainstDummy: jest.fn().mockResolvedValue(false) };
-    revoked = { isRevoked: jest.fn().mockResolvedValue(false), revoke: jest.fn() };
+    revoked = { revoke: jest.fn() };
     jwt = new JwtService({
       secret: config.auth.jwtSecret,
       signOptions: { issuer: 'iss', audience: 'aud', algorithm: 'HS256' },
@@ -122,7 +128,7 @@ describe('AuthService', () => {
     };
 
     it('resolves a live token to the current user row', async () => {
-      users.findById.mockResolvedValue({ ...user, role: 'admin' });
+      holder.user = { ...user, role: 'admin' };
       await expect(service.authenticate(payload)).resolves.toMatchObject({
         id: user.id,
         role: 'admin',
@@ -132,26 +138,26 @@ describe('AuthService', () => {
     });
 
     it('refuses a revoked token and a deleted user', async () => {
-      users.findById.mockResolvedValue(user);
-      revoked.isRevoked.mockResolvedValue(true);
+      holder.user = user;
+      holder.revoked = true;
       await expect(service.authenticate(payload)).resolves.toBeNull();
-      revoked.isRevoked.mockResolvedValue(false);
-      users.findById.mockResolvedValue(null);
+      holder.revoked = false;
+      holder.user = null;
       await expect(service.authenticate(payload)).resolves.toBeNull();
     });
 
     it('refuses a token of an older token_version and any token of a disabled user', async () => {
-      users.findById.mockResolvedValue({ ...user, tokenVersion: 4 });
+      holder.user = { ...user, tokenVersion: 4 };
       await expect(service.authenticate(payload)).resolves.toBeNull();
-      users.findById.mockResolvedValue({ ...user, disabled: true });
+      holder.user = { ...user, disabled: true };
       await expect(service.authenticate(payload)).resolves.toBeNull();
     });
 
     it('reads a token without `ver` as version 0', async () => {
       const old = { ...payload, ver: undefined };
-      users.findById.mockResolvedValue({ ...user, tokenVersion: 0 });
+      holder.user = { ...user, tokenVersion: 0 };
       await expect(service.authenticate(old)).resolves.toMatchObject({ id: user.id });
-      users.findById.mockResolvedValue(user);
+      holder.user = user;
       await expect(service.authenticate(old)).resolves.toBeNull();
     });
   });

@@ -66,10 +66,7 @@ export class AuthService {
    * token_version was bumped, or the user is gone or disabled.
    */
   async authenticate(payload: TokenPayload): Promise<AuthenticatedUser | null> {
-    const [revoked, user] = await Promise.all([
-      this.revokedTokens.isRevoked(payload.jti),
-      this.users.findById(payload.sub),
-    ]);
+    const { user, revoked } = await this.users.findTokenHolder(payload.sub, payload.jti);
     if (revoked || !user || user.disabled) return null;
     // Tokens issued before `ver` existed count as version 0, which any bump already refuses.
     if ((payload.ver ?? 0) !== user.tokenVersion) return null;

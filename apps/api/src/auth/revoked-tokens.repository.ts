@@ -10,10 +10,6 @@ export class RevokedTokensRepository {
     private readonly tx: Transactions,
   ) {}
 
-  async isRevoked(jti: string): Promise<boolean> {
-    return (await this.tokens.countBy({ jti })) > 0;
-  }
-
   /**
    * Idempotent: revoking a token twice is not an error. When the user was deleted meanwhile,
    * nothing is stored: every token of a deleted user is refused anyway.

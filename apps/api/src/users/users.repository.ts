@@ -15,6 +15,24 @@ export class UsersRepository {
     return this.users.findOneBy({ id });
   }
 
+  /**
+   * A token's holder in one statement, the only query of an authenticated request: the user
+   * (null when gone) and whether the token's id is on the revoked list. Prepared once; no cache,
+   * so a logout, a disable or a token-version bump counts at once on every replica.
+   */
+  async findTokenHolder(id: string, jti: string): Promise<{ user: User | null; revoked: boolean }> {
+    const { rows } = await this.statements.runIn(
+      this.users.manager,
+      this.statements.sql(
+        'SELECT {users}.*, (SELECT COUNT(*) FROM {revoked_tokens} WHERE {jti} = ?) AS {revoked} ' +
+          'FROM {users} WHERE {id} = ?',
+      ),
+      [jti, id],
+    );
+    if (rows.length === 0) return { user: null, revoked: false };
+    return { user: this.statements.entityOf(User, rows[0]), revoked: Number(rows[0].revoked) > 0 };
+  }
+
   /** `login` is a canonical username or email (identity.ts), compared exactly. */
   findByLogin(login: string): Promise<User | null> {
     return this.users.findOne({ where: [{ username: login }, { email: login }] });

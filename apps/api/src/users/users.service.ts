@@ -163,6 +163,11 @@ export class UsersService {
     return this.users.findById(id);
   }
 
+  /** The user a token names and whether that token was revoked, in one query. */
+  findTokenHolder(id: string, jti: string): Promise<{ user: User | null; revoked: boolean }> {
+    return this.users.findTokenHolder(id, jti);
+  }
+
   /**
    * For a transaction that writes rows of this user (sessions, messages, jobs): holds the user
    * row first, as the locking rules ask, and refuses with 401 when the account was deleted or

@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { skeleton } from '../../apps/api/src/users/identity';
 import { call, login, PASSWORD } from '../lib/api';
 import { jsonRequest, runLoad } from '../lib/load';
 import { Row, Scenario, ScenarioContext, ScenarioOutput, round } from '../lib/scenario';
@@ -150,6 +151,7 @@ function insertUsers(dbPath: string, count: number): string[] {
           ...template,
           id: randomUUID(),
           username: `seed-${i}`,
+          username_key: skeleton(`seed-${i}`),
           email: `seed-${i}@bench.example`,
         };
         insert.run(...columns.map((c) => row[c]));

@@ -73,4 +73,64 @@ describe('SIGTERM under load', () => {
         server.child.kill('SIGKILL');
     }
   });
+
+  it('with SHUTDOWN_DRAIN_SECONDS: not ready at once, still serving, then closes', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const server = runEntry('apps/api/src/main.ts', {
+      NODE_ENV: 'development',
+      DATA_DIR: newDataDir(),
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
+      BCRYPT_COST: '10',
+      OPENAI_API_KEY: 'test-key',
+      OPENAI_BASE_URL: double.baseURL,
+      EMBEDDING_DIMS: '64',
+      SHUTDOWN_DRAIN_SECONDS: '3',
+    });
+    try {
+      await eventually(
+        async () => (await fetch(`${base}/health/ready`).catch(() => null))?.ok,
+        'readiness',
+        45_000,
+      );
+      const json = { 'Content-Type': 'application/json' };
+      await fetch(`${base}/api/v1/auth/register`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({
+          username: 'draining',
+          email: 'draining@example.com',
+          password: 'long enough pw',
+        }),
+      });
+      const login = await fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ username: 'draining', password: 'long enough pw' }),
+      });
+      const { access_token: token } = (await login.json()) as { access_token: string };
+      const exited = once(server.child, 'exit');
+      server.child.kill('SIGTERM');
+      await eventually(
+        async () => (await fetch(`${base}/health/ready`)).status === 503,
+        'readiness to turn 503',
+      );
+      const ready = await fetch(`${base}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ code: 'SHUTTING_DOWN', statusCode: 503 });
+      // Still serving while draining: liveness and authenticated requests.
+      expect((await fetch(`${base}/health/live`)).status).toBe(200);
+      const me = await fetch(`${base}/api/v1/auth/me`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(me.status).toBe(200);
+      await exited;
+      expect(server.output()).toContain('not ready; serving for 3 s more before closing');
+      await expect(fetch(`${base}/health/live`)).rejects.toThrow();
+    } finally {
+      if (server.child.exitCode === null && server.child.signalCode === null)
+        server.child.kill('SIGKILL');
+    }
+  });
 });

@@ -108,6 +108,8 @@ export class AppConfig {
    * `trustProxy` is Fastify's `trustProxy` (TRUST_PROXY): which proxies may set the client address.
    * `requestTimeoutMs` (HTTP_REQUEST_TIMEOUT_MS) is how long a client has to send its whole request,
    * headers and body; then the connection is closed (Node's `requestTimeout`).
+   * `shutdownDrainSeconds` (SHUTDOWN_DRAIN_SECONDS): after SIGTERM, how long readiness answers 503
+   * while the server still serves, so a load balancer stops sending before it closes.
    */
   readonly http!: {
     host: string;
@@ -115,6 +117,7 @@ export class AppConfig {
     corsOrigins: string[];
     trustProxy: boolean | number | string;
     requestTimeoutMs: number;
+    shutdownDrainSeconds: number;
   };
   readonly dataDir!: string;
   readonly database!: DatabaseConfig;

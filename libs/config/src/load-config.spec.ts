@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       corsOrigins: [],
       trustProxy: false,
       requestTimeoutMs: 30_000,
+      shutdownDrainSeconds: 0,
     });
     expect(config.database).toEqual({
       kind: 'sqlite',

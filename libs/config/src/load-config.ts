@@ -56,6 +56,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         .filter(Boolean),
       trustProxy: readTrustProxy(read),
       requestTimeoutMs: read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, { min: 1000, max: 300_000 }),
+      shutdownDrainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', 0, { min: 0, max: 300 }),
     },
     database: readDatabase(read, dataDir),
     auth: {

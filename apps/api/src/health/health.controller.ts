@@ -15,9 +15,11 @@ import {
 import type { FastifyReply } from 'fastify';
 
 import { MemoryStoreHealthIndicator } from './memory-store.health';
+import { ShutdownDrain } from './shutdown-drain';
 
 const DATABASE_PING_TIMEOUT_MS = 2000;
 const MEMORY_STORE_DOWN = 'The memory store is unavailable; try again';
+const SHUTTING_DOWN = 'The server is shutting down';
 
 /** Terminus's report of a failed check, with the error code of what is down. */
 type HealthFailure = Omit<HealthCheckResult, 'status'> & {
@@ -29,8 +31,8 @@ type HealthFailure = Omit<HealthCheckResult, 'status'> & {
 
 const NOT_READY = {
   description:
-    "Terminus's report with the error code of what is down: DATABASE_UNAVAILABLE (first) or " +
-    'MEMORY_STORE_UNAVAILABLE; `error` lists the indicators that are down',
+    "Terminus's report with the error code of what is down: SHUTTING_DOWN (first), " +
+    'DATABASE_UNAVAILABLE or MEMORY_STORE_UNAVAILABLE; `error` lists the indicators that are down',
   schema: {
     type: 'object',
     required: ['status', 'statusCode', 'message', 'code', 'error', 'details'],
@@ -40,7 +42,11 @@ const NOT_READY = {
       message: { type: 'string', example: DATABASE_UNAVAILABLE },
       code: {
         type: 'string',
-        enum: [ErrorCode.DatabaseUnavailable, ErrorCode.MemoryStoreUnavailable],
+        enum: [
+          ErrorCode.ShuttingDown,
+          ErrorCode.DatabaseUnavailable,
+          ErrorCode.MemoryStoreUnavailable,
+        ],
       },
       info: { type: 'object', additionalProperties: true, nullable: true },
       error: {
@@ -61,6 +67,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly memoryStore: MemoryStoreHealthIndicator,
+    private readonly drain: ShutdownDrain,
   ) {}
 
   @Get()
@@ -115,6 +122,21 @@ export class HealthController {
   }
 
   private async readiness(reply: FastifyReply): Promise<HealthCheckResult | HealthFailure> {
+    if (this.drain.draining) {
+      // Not ready whatever the dependencies say; they are not even asked.
+      const down = { shutdown: { status: 'down' as const } };
+      const { statusCode, message, code } = errorBody(ErrorCode.ShuttingDown, SHUTTING_DOWN);
+      void reply.status(statusCode);
+      return {
+        status: 'error',
+        info: {},
+        error: down,
+        details: down,
+        statusCode,
+        message: String(message),
+        code,
+      };
+    }
     try {
       return await this.health.check([
         () => this.db.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),

@@ -39,6 +39,7 @@ export enum ErrorCode {
   MemoryStoreUnavailable = 'MEMORY_STORE_UNAVAILABLE',
   DatabaseUnavailable = 'DATABASE_UNAVAILABLE',
   DatabaseBusy = 'DATABASE_BUSY',
+  ShuttingDown = 'SHUTTING_DOWN',
   ModelTimeout = 'MODEL_TIMEOUT',
 }
 
@@ -154,6 +155,10 @@ export const ERRORS: Record<ErrorCode, ErrorCodeInfo> = {
   [ErrorCode.DatabaseBusy]: {
     status: 503,
     when: 'Concurrent requests kept conflicting in the database; try again after `Retry-After` seconds',
+  },
+  [ErrorCode.ShuttingDown]: {
+    status: 503,
+    when: 'Readiness only: the server received SIGTERM and is draining; send new work elsewhere',
   },
   [ErrorCode.ModelTimeout]: { status: 504, when: 'The model did not answer in time; try again' },
 };

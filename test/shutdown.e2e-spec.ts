@@ -8,9 +8,9 @@ import { useDouble } from './support/use-app';
 describe('SIGTERM under load', () => {
   const double = useDouble();
 
-  it('answers every accepted turn, then exits within the grace period', async () => {
+  /** The API as its own process (main.ts), on a fresh SQLite data dir and the test double. */
+  async function startServer(env: Record<string, string>) {
     const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
     const server = runEntry('apps/api/src/main.ts', {
       NODE_ENV: 'development',
       DATA_DIR: newDataDir(),
@@ -20,8 +20,13 @@ describe('SIGTERM under load', () => {
       OPENAI_API_KEY: 'test-key',
       OPENAI_BASE_URL: double.baseURL,
       EMBEDDING_DIMS: '64',
-      MEMORY_JOB_SHUTDOWN_GRACE_MS: '2000',
+      ...env,
     });
+    return { base: `http://127.0.0.1:${port}`, server };
+  }
+
+  it('answers every accepted turn, then exits within the grace period', async () => {
+    const { base, server } = await startServer({ MEMORY_JOB_SHUTDOWN_GRACE_MS: '2000' });
     try {
       await eventually(
         async () => (await fetch(`${base}/health/live`).catch(() => null))?.ok,
@@ -75,19 +80,7 @@ describe('SIGTERM under load', () => {
   });
 
   it('with SHUTDOWN_DRAIN_SECONDS: not ready at once, still serving, then closes', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const server = runEntry('apps/api/src/main.ts', {
-      NODE_ENV: 'development',
-      DATA_DIR: newDataDir(),
-      API_HOST: '127.0.0.1',
-      API_PORT: String(port),
-      BCRYPT_COST: '10',
-      OPENAI_API_KEY: 'test-key',
-      OPENAI_BASE_URL: double.baseURL,
-      EMBEDDING_DIMS: '64',
-      SHUTDOWN_DRAIN_SECONDS: '3',
-    });
+    const { base, server } = await startServer({ SHUTDOWN_DRAIN_SECONDS: '3' });
     try {
       await eventually(
         async () => (await fetch(`${base}/health/ready`).catch(() => null))?.ok,

@@ -15,6 +15,24 @@ export interface BenchDatabase {
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'mariadb://root@127.0.0.1:3306';
 const UNFINISHED = "SELECT COUNT(*) AS n FROM memory_jobs WHERE status IN ('pending', 'running')";
 
+/** Memory jobs by status in an embedded (SQLite) server's DATA_DIR, read without disturbing it. */
+export function sqliteJobCounts(dataDir: string): {
+  pending: number;
+  running: number;
+  failed: number;
+} {
+  const db = new Database(join(dataDir, 'chatbot.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const rows = db
+      .prepare('SELECT status, COUNT(*) AS n FROM memory_jobs GROUP BY status')
+      .all() as { status: string; n: number }[];
+    const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+    return { pending: count('pending'), running: count('running'), failed: count('failed') };
+  } finally {
+    db.close();
+  }
+}
+
 export const sqlite: BenchDatabase = {
   name: 'SQLite',
   env: () => ({}),

@@ -1,9 +1,9 @@
-import Database from 'better-sqlite3';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { registerUsers } from '../lib/api';
+import { sqliteJobCounts } from '../lib/databases';
 import { jsonRequest, runLoad } from '../lib/load';
 import { phase } from '../lib/phases';
 import { Row, Scenario, ScenarioContext, ScenarioOutput, round } from '../lib/scenario';
@@ -69,7 +69,7 @@ export const extractionScenario: Scenario = {
     } finally {
       await backlog.stop();
     }
-    const queued = countJobs(dataDir);
+    const queued = sqliteJobCounts(dataDir);
     ctx.log(`backlog: ${JSON.stringify(queued)}`);
 
     const drains: Drain[] = [];
@@ -141,12 +141,12 @@ async function drain(ctx: ScenarioContext, env: Env, latencyMs: number): Promise
   try {
     const start = performance.now();
     const cpuStart = server.cpuMs();
-    const first = countJobs(env.DATA_DIR);
+    const first = sqliteJobCounts(env.DATA_DIR);
     const jobs = first.pending + first.running;
     let now = first;
     while (now.pending + now.running > 0 && performance.now() - start < limitS * 1000) {
       await new Promise((r) => setTimeout(r, 100));
-      now = countJobs(env.DATA_DIR);
+      now = sqliteJobCounts(env.DATA_DIR);
     }
     const seconds = (performance.now() - start) / 1000;
     const done = jobs - now.pending - now.running;
@@ -169,18 +169,5 @@ async function drain(ctx: ScenarioContext, env: Env, latencyMs: number): Promise
     };
   } finally {
     await server.stop();
-  }
-}
-
-function countJobs(dataDir: string): { pending: number; running: number; failed: number } {
-  const db = new Database(join(dataDir, 'chatbot.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    const rows = db
-      .prepare('SELECT status, COUNT(*) AS n FROM memory_jobs GROUP BY status')
-      .all() as { status: string; n: number }[];
-    const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-    return { pending: count('pending'), running: count('running'), failed: count('failed') };
-  } finally {
-    db.close();
   }
 }

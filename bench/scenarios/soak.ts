@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { BenchUser, registerUsers } from '../lib/api';
+import { sqliteJobCounts } from '../lib/databases';
 import { phase } from '../lib/phases';
 import { Row, Scenario, ScenarioOutput, round } from '../lib/scenario';
 import { BenchServer, serverEnv, tempDir } from '../lib/server';
@@ -174,18 +175,7 @@ function openDb(dataDir: string): Database.Database {
 
 /** Waits until memory_jobs holds nothing pending or running, for at most `limitS`. */
 async function waitForJobs(dataDir: string, limitS: number) {
-  const count = () => {
-    const db = openDb(dataDir);
-    try {
-      const rows = db
-        .prepare('SELECT status, COUNT(*) AS n FROM memory_jobs GROUP BY status')
-        .all() as { status: string; n: number }[];
-      const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-      return { pending: of('pending'), running: of('running'), failed: of('failed') };
-    } finally {
-      db.close();
-    }
-  };
+  const count = () => sqliteJobCounts(dataDir);
   const started = performance.now();
   const first = count();
   let left = first;

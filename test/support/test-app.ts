@@ -18,6 +18,13 @@ import { createApp } from '../../apps/api/src/create-app';
 import { chatBody, registration } from './builders';
 import { TestDatabase } from './databases';
 
+/**
+ * The bound a hostile request's answer (or a probe beside it) must stay under: a guard against a
+ * hang or seconds of CPU on the event loop, wide enough for a loaded CI machine. Speed targets
+ * live in the benchmark, not here.
+ */
+export const HANG_GUARD_MS = 5000;
+
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
 
 export function newDataDir(): string {

@@ -2,10 +2,11 @@
 import '@app/config/preload';
 
 import { adminAccountProblems, AppConfig, AppConfigModule, loadConfig } from '@app/config';
-import { DatabaseModule } from '@app/database';
+import { DatabaseModule, dataSourceOptions, migrateSchema } from '@app/database';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
 
 import { UsersModule } from './users/users.module';
 import { UsersService } from './users/users.service';
@@ -13,11 +14,16 @@ import { UsersService } from './users/users.service';
 export const CLI_USAGE = `Usage:
   npm run cli -- create-admin --username NAME --email EMAIL --password PASSWORD
       Creates that admin, or promotes the existing user with that username and email
-      and resets their password.`;
+      and resets their password.
+  npm run cli -- migrate
+      Applies the pending migrations, once however many run at the same time (a database lock
+      on MySQL/MariaDB), and exits: the step a deployment runs before starting its replicas
+      with DB_MIGRATIONS_RUN=false.`;
 
 /** Runs one CLI command against the configured database; returns the text to print. */
 export async function runCli(argv: string[], config: AppConfig): Promise<string> {
   const [command, ...rest] = argv;
+  if (command === 'migrate' && rest.length === 0) return migrate(config);
   if (command !== 'create-admin') throw new CliUsageError(`Unknown command "${command ?? ''}"`);
   const { values } = parseArgs({
     args: rest,
@@ -50,6 +56,21 @@ export async function runCli(argv: string[], config: AppConfig): Promise<string>
     return `Admin "${user.username}" (${user.id}): ${changes.join(', ') || 'already up to date'}`;
   } finally {
     await app.close();
+  }
+}
+
+async function migrate(config: AppConfig): Promise<string> {
+  const dataSource = await new DataSource(dataSourceOptions(config.database)).initialize();
+  try {
+    const applied = await migrateSchema(dataSource, {
+      mode: 'run',
+      timeoutSeconds: config.database.migrationsWaitSeconds,
+    });
+    return applied.length > 0
+      ? `Applied ${applied.length} migration(s): ${applied.join(', ')}`
+      : 'The schema is up to date';
+  } finally {
+    await dataSource.destroy();
   }
 }
 

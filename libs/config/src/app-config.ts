@@ -11,7 +11,10 @@ export interface DatabaseConfig {
   url?: string;
   /** File path (or ':memory:') for sqlite. */
   sqlitePath?: string;
+  /** true: apply pending migrations at start (under a lock); false: wait for another process to. */
   migrationsRun: boolean;
+  /** How long a start waits for the migration lock, or for the schema (DB_MIGRATIONS_WAIT_SECONDS). */
+  migrationsWaitSeconds: number;
   /**
    * How every SQLite file the app writes (this database, Mem0's history and vectors) syncs its
    * write-ahead log: NORMAL at checkpoints (a power loss may undo the last commits, a process

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       kind: 'sqlite',
       sqlitePath: join(dir, 'chatbot.sqlite'),
       migrationsRun: true,
+      migrationsWaitSeconds: 300,
       sqliteSynchronous: 'NORMAL',
       retryAttempts: 4,
       lockWaitTimeoutSeconds: 5,

@@ -117,6 +117,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 function readDatabase(read: EnvReader, dataDir: string): DatabaseConfig {
   const common = {
     migrationsRun: read.bool('DB_MIGRATIONS_RUN', true),
+    migrationsWaitSeconds: read.int('DB_MIGRATIONS_WAIT_SECONDS', 300, { min: 1, max: 86_400 }),
     sqliteSynchronous: read.oneOf('SQLITE_SYNCHRONOUS', SQLITE_SYNCHRONOUS_MODES, 'NORMAL'),
     retryAttempts: read.int('DB_RETRY_ATTEMPTS', 4, { min: 1, max: 10 }),
     lockWaitTimeoutSeconds: read.int('DB_LOCK_WAIT_TIMEOUT_SECONDS', 5, { min: 1, max: 3600 }),

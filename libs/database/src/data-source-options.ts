@@ -9,7 +9,8 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
-    migrationsRun: db.migrationsRun,
+    // Applied by migrateSchema (schema-migrator.ts) under a lock, never by TypeORM's unlocked run.
+    migrationsRun: false,
     migrationsTransactionMode: 'each' as const,
     dropSchema: db.dropSchema,
     synchronize: false,

@@ -7,4 +7,4 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
 
 const config = loadConfig();
-export default new DataSource({ ...dataSourceOptions(config.database), migrationsRun: false });
+export default new DataSource(dataSourceOptions(config.database));

@@ -12,3 +12,4 @@ export * from './schema';
 export * from './statements';
 export * from './retry-policy';
 export * from './transactions';
+export * from './schema-migrator';

@@ -1,10 +1,12 @@
 // Operator commands: `npm run cli -- <command> [options]`. Must stay the first import (telemetry).
 import '@app/config/preload';
 
+import { buildMem0Config, reEmbed } from '@app/ai';
 import { adminAccountProblems, AppConfig, AppConfigModule, loadConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { UsersModule } from './users/users.module';
@@ -13,12 +15,20 @@ import { UsersService } from './users/users.service';
 export const CLI_USAGE = `Usage:
   npm run cli -- create-admin --username NAME --email EMAIL --password PASSWORD
       Creates that admin, or promotes the existing user with that username and email
-      and resets their password.`;
+      and resets their password.
+  npm run cli -- re-embed [--batch-size N]
+      Re-embeds every memory and entity with the configured EMBEDDING_MODEL and
+      EMBEDDING_DIMS (stop the API and workers first; see docs/operations.md).`;
 
 /** Runs one CLI command against the configured database; returns the text to print. */
 export async function runCli(argv: string[], config: AppConfig): Promise<string> {
   const [command, ...rest] = argv;
-  if (command !== 'create-admin') throw new CliUsageError(`Unknown command "${command ?? ''}"`);
+  if (command === 'create-admin') return createAdmin(rest, config);
+  if (command === 're-embed') return reEmbedAll(rest, config);
+  throw new CliUsageError(`Unknown command "${command ?? ''}"`);
+}
+
+async function createAdmin(rest: string[], config: AppConfig): Promise<string> {
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -51,6 +61,31 @@ export async function runCli(argv: string[], config: AppConfig): Promise<string>
   } finally {
     await app.close();
   }
+}
+
+/** Rewrites the vector store for the configured embedder; progress goes to stderr. */
+async function reEmbedAll(rest: string[], config: AppConfig): Promise<string> {
+  const { values } = parseArgs({
+    args: rest,
+    options: { 'batch-size': { type: 'string', default: '100' } },
+    strict: true,
+  });
+  const batchSize = Number(values['batch-size']);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 2048) {
+    throw new CliUsageError('--batch-size must be an integer from 1 to 2048');
+  }
+  if (config.openai.apiKey === undefined && config.openai.baseUrl === undefined) {
+    throw new CliUsageError('re-embed needs the embedder: set OPENAI_API_KEY or OPENAI_BASE_URL');
+  }
+  const done = await reEmbed(buildMem0Config(config), {
+    backupDir: join(config.dataDir, 'mem0', 're-embed'),
+    batchSize,
+    log: (line) => console.error(line),
+  });
+  const counts = done.map(
+    (c) => `${c.collection}: ${c.rows} rows${c.from ? ` (were ${c.from} dimensions)` : ''}`,
+  );
+  return `Re-embedded at ${config.openai.embeddingDims} dimensions: ${counts.join(', ')}`;
 }
 
 export class CliUsageError extends Error {}

@@ -22,12 +22,12 @@ export interface RunningProcess {
   output: () => string;
 }
 
-/** Runs an entry file from source, as `npm start` / `npm run start:worker` would. */
-export function runEntry(entry: string, env: Env): RunningProcess {
+/** Runs an entry file from source, as `npm start` / `npm run start:worker` / `npm run cli` would. */
+export function runEntry(entry: string, env: Env, args: string[] = []): RunningProcess {
   let output = '';
   const child = spawn(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', entry],
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', entry, ...args],
     { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));

@@ -49,7 +49,8 @@ export function testEnv(db: TestDatabase, overrides: Env = {}): Env {
     THROTTLE_MEMORY_PER_MINUTE: '0',
     THROTTLE_SESSIONS_PER_HOUR: '0',
     SUMMARY_MIN_INTERVAL_SECONDS: '0',
-    ...(db.url ? { DATABASE_URL: db.url } : {}),
+    // VECTOR_STORE's default on MySQL/MariaDB is the SQL store, which is not in this tree yet.
+    ...(db.url ? { DATABASE_URL: db.url, VECTOR_STORE: 'sqlite-vec' } : {}),
     ...overrides,
   };
 }

@@ -1,10 +1,12 @@
 // Operator commands: `npm run cli -- <command> [options]`. Must stay the first import (telemetry).
 import '@app/config/preload';
 
+import { buildMem0Config, reEmbed } from '@app/ai';
 import { adminAccountProblems, AppConfig, AppConfigModule, loadConfig } from '@app/config';
 import { DatabaseModule, dataSourceOptions, migrateSchema } from '@app/database';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DataSource } from 'typeorm';
 
@@ -18,13 +20,21 @@ export const CLI_USAGE = `Usage:
   npm run cli -- migrate
       Applies the pending migrations, once however many run at the same time (a database lock
       on MySQL/MariaDB), and exits: the step a deployment runs before starting its replicas
-      with DB_MIGRATIONS_RUN=false.`;
+      with DB_MIGRATIONS_RUN=false.
+  npm run cli -- re-embed [--batch-size N]
+      Re-embeds every memory and entity with the configured EMBEDDING_MODEL and
+      EMBEDDING_DIMS (stop the API and workers first; see docs/operations.md).`;
 
 /** Runs one CLI command against the configured database; returns the text to print. */
 export async function runCli(argv: string[], config: AppConfig): Promise<string> {
   const [command, ...rest] = argv;
+  if (command === 'create-admin') return createAdmin(rest, config);
   if (command === 'migrate' && rest.length === 0) return migrate(config);
-  if (command !== 'create-admin') throw new CliUsageError(`Unknown command "${command ?? ''}"`);
+  if (command === 're-embed') return reEmbedAll(rest, config);
+  throw new CliUsageError(`Unknown command "${command ?? ''}"`);
+}
+
+async function createAdmin(rest: string[], config: AppConfig): Promise<string> {
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -72,6 +82,31 @@ async function migrate(config: AppConfig): Promise<string> {
   } finally {
     await dataSource.destroy();
   }
+}
+
+/** Rewrites the vector store for the configured embedder; progress goes to stderr. */
+async function reEmbedAll(rest: string[], config: AppConfig): Promise<string> {
+  const { values } = parseArgs({
+    args: rest,
+    options: { 'batch-size': { type: 'string', default: '100' } },
+    strict: true,
+  });
+  const batchSize = Number(values['batch-size']);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 2048) {
+    throw new CliUsageError('--batch-size must be an integer from 1 to 2048');
+  }
+  if (config.openai.apiKey === undefined && config.openai.baseUrl === undefined) {
+    throw new CliUsageError('re-embed needs the embedder: set OPENAI_API_KEY or OPENAI_BASE_URL');
+  }
+  const done = await reEmbed(buildMem0Config(config), {
+    backupDir: join(config.dataDir, 'mem0', 're-embed'),
+    batchSize,
+    log: (line) => console.error(line),
+  });
+  const counts = done.map(
+    (c) => `${c.collection}: ${c.rows} rows${c.from ? ` (were ${c.from} dimensions)` : ''}`,
+  );
+  return `Re-embedded at ${config.openai.embeddingDims} dimensions: ${counts.join(', ')}`;
 }
 
 export class CliUsageError extends Error {}

@@ -3,3 +3,4 @@ export * from './llm.client';
 export * from './mem0-config';
 export * from './memory.store';
 export * from './vector-store';
+export * from './re-embed';

@@ -85,6 +85,38 @@ describe('buildMem0Config', () => {
     });
   });
 
+  it.each([
+    [{}, { provider: 'sqlite-vec' }],
+    [
+      { DATABASE_URL: 'mariadb://root@db:3306/chatbot' },
+      { provider: 'sql', config: { url: 'mariadb://root@db:3306/chatbot' } },
+    ],
+    [
+      { VECTOR_STORE: 'qdrant', QDRANT_URL: 'https://q.example:6333', QDRANT_API_KEY: 'key' },
+      { provider: 'qdrant', config: { url: 'https://q.example:6333', apiKey: 'key' } },
+    ],
+    [
+      { VECTOR_STORE: 'pgvector', PGVECTOR_URL: 'postgresql://u:p@pg:5432/vectors' },
+      {
+        provider: 'pgvector',
+        config: { connectionString: 'postgresql://u:p@pg:5432/vectors', embeddingModelDims: 768 },
+      },
+    ],
+  ])('builds the vector store VECTOR_STORE names: %o', (env, expected) => {
+    const { vectorStore } = buildMem0Config(loadConfig({ ...base, ...env }));
+    expect(vectorStore).toMatchObject(expected);
+    // Every store holds the memories in one collection (entities beside it) of the embedder's size.
+    expect(vectorStore).toMatchObject({ config: { collectionName: 'memories', dimension: 768 } });
+  });
+
+  it('gives a Qdrant without an API key none', () => {
+    const config = loadConfig({ ...base, VECTOR_STORE: 'qdrant', QDRANT_URL: 'http://q:6333' });
+    expect(buildMem0Config(config).vectorStore).toEqual({
+      provider: 'qdrant',
+      config: { collectionName: 'memories', dimension: 768, url: 'http://q:6333' },
+    });
+  });
+
   it('refuses a MEM0_CONFIG_PATH that is not a JSON object', () => {
     const file = join(dataDir, 'broken.json');
     writeFileSync(file, '[1, 2');

@@ -5,11 +5,17 @@ import { SQLITE_VEC_PROVIDER } from './vector-store/register';
 
 type Json = Record<string, unknown>;
 
+/** The provider name of the vector store in the app's own MySQL/MariaDB database. */
+export const SQL_PROVIDER = 'sql';
+
+/** The collection Mem0 keeps memories in; its entities go to `memories_entities`. */
+export const COLLECTION_NAME = 'memories';
+
 /**
  * Mem0's configuration, built from the environment: embedder and extraction LLM through the same
- * OpenAI-compatible endpoint, every store under DATA_DIR/mem0 (vectors in the project's sqlite-vec
- * store), then MEM0_CONFIG_PATH merged over it (e.g. a Qdrant or pgvector vector store, a
- * reranker). Choosing another vector store drops the embedded store's file settings.
+ * OpenAI-compatible endpoint, the vector store VECTOR_STORE names, the history under
+ * DATA_DIR/mem0, then MEM0_CONFIG_PATH merged over it (e.g. a reranker). The embedded store's
+ * file settings are added only when the merged provider is still `sqlite-vec`.
  */
 export function buildMem0Config(config: AppConfig): Json {
   const { apiKey, baseUrl, model, embeddingModel, embeddingDims, timeoutMs } = config.openai;
@@ -22,10 +28,7 @@ export function buildMem0Config(config: AppConfig): Json {
       config: { ...endpoint, model: embeddingModel, embeddingDims },
     },
     llm: { provider: 'openai', config: { ...endpoint, model, timeout: timeoutMs } },
-    vectorStore: {
-      provider: SQLITE_VEC_PROVIDER,
-      config: { collectionName: 'memories', dimension: embeddingDims },
-    },
+    vectorStore: vectorStoreSection(config),
     historyStore: { provider: 'sqlite', config: { historyDbPath: join(dir, 'history.db') } },
   };
   const merged = deepMerge(built, config.mem0.overrides);
@@ -43,6 +46,37 @@ export function buildMem0Config(config: AppConfig): Json {
     };
   }
   return merged;
+}
+
+/**
+ * The `vectorStore` section for VECTOR_STORE, in each Mem0 provider's own keys: Qdrant reads
+ * `url`, `apiKey` and `dimension`; pgvector reads `connectionString` and sizes its table from
+ * `embeddingModelDims` (not `dimension`, which only Mem0's entity and probe logic read).
+ */
+function vectorStoreSection(config: AppConfig): Json {
+  const dimension = config.openai.embeddingDims;
+  const collection = { collectionName: COLLECTION_NAME, dimension };
+  const { qdrant, pgvector } = config.memory;
+  switch (config.memory.vectorStore) {
+    case 'sql':
+      return { provider: SQL_PROVIDER, config: { url: config.database.url, ...collection } };
+    case 'qdrant':
+      return {
+        provider: 'qdrant',
+        config: {
+          ...collection,
+          url: qdrant?.url,
+          ...(qdrant?.apiKey ? { apiKey: qdrant.apiKey } : {}),
+        },
+      };
+    case 'pgvector':
+      return {
+        provider: 'pgvector',
+        config: { ...collection, connectionString: pgvector?.url, embeddingModelDims: dimension },
+      };
+    default:
+      return { provider: SQLITE_VEC_PROVIDER, config: collection };
+  }
 }
 
 /** Objects merge key by key; anything else in `over` replaces what `base` had. */

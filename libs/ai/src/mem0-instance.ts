@@ -1,3 +1,4 @@
+import type * as Mem0 from 'mem0ai/oss';
 import type { Memory } from 'mem0ai/oss';
 
 import {
@@ -8,6 +9,15 @@ import {
 } from './mem0-internals';
 import { registerSqliteVecStore } from './vector-store/register';
 
+type Json = Record<string, unknown>;
+
+/** Mem0 with the project's vector stores registered beside its own. */
+async function loadMem0(): Promise<typeof Mem0> {
+  const mem0 = await import('mem0ai/oss');
+  registerSqliteVecStore(mem0);
+  return mem0;
+}
+
 /**
  * A Mem0 instance on the given configuration, with the project's sqlite-vec store registered,
  * Mem0's SQLite history file tuned, its extraction capped, its embedding requests batched and its
@@ -15,13 +25,29 @@ import { registerSqliteVecStore } from './vector-store/register';
  * Loads mem0ai on first use: its telemetry settings must be in the environment before that (the
  * entry points' preload, or the search thread's own setup).
  */
-export async function createMem0(config: Record<string, unknown>, synchronous: string) {
+export async function createMem0(config: Json, synchronous: string) {
   shareNlpParses();
-  const mem0 = await import('mem0ai/oss');
-  registerSqliteVecStore(mem0);
+  const mem0 = await loadMem0();
   const memory: Memory = new mem0.Memory(config);
   tuneHistoryFile(memory, synchronous);
   capExtractedFacts(memory);
   batchEmbeddings(memory, mem0.OpenAIEmbedder);
   return memory;
+}
+
+/**
+ * One collection of the configured vector store, as Mem0 would make it, with `config` over the
+ * configured store settings (e.g. another collection name or dimension). Not initialized.
+ */
+export async function openVectorStore(mem0Config: Json, config: Json): Promise<Mem0.VectorStore> {
+  const mem0 = await loadMem0();
+  const section = mem0Config.vectorStore as { provider: string; config: Json };
+  return mem0.VectorStoreFactory.create(section.provider, { ...section.config, ...config });
+}
+
+/** The configured embedder, as Mem0 makes it (no batching wrapper: for bulk work). */
+export async function createEmbedder(mem0Config: Json): Promise<Mem0.Embedder> {
+  const mem0 = await loadMem0();
+  const section = mem0Config.embedder as { provider: string; config: Json };
+  return mem0.EmbedderFactory.create(section.provider, section.config);
 }

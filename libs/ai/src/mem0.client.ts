@@ -1,6 +1,6 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { AppConfig } from '@app/config';
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Memory } from 'mem0ai/oss';
 
 import { buildMem0Config } from './mem0-config';
@@ -8,6 +8,7 @@ import { describeMem0Failure, Mem0Failure } from './mem0-failure';
 import { createMem0 } from './mem0-instance';
 import { warmUpExtraction } from './mem0-internals';
 import { Mem0Thread } from './mem0-thread';
+import { checkVectorStore } from './vector-store-check';
 
 const UNAVAILABLE = 'The memory store is unavailable; try again';
 
@@ -15,10 +16,11 @@ const UNAVAILABLE = 'The memory store is unavailable; try again';
  * Mem0 itself: one instance on this thread, created on first use, and one search thread with an
  * instance of its own (Mem0's search is mostly synchronous work, kept off the event loop). Every
  * Mem0 failure leaves here as a DomainError. Knows nothing of users: MemoryStore checks them.
- * `warmUp` makes both ahead of the first turn (the API's readiness waits for it).
+ * `warmUp` makes both ahead of the first turn (the API's readiness waits for it). The start
+ * (API, worker) stops when the vector store cannot serve this embedder (see checkVectorStore).
  */
 @Injectable()
-export class Mem0Client implements OnApplicationShutdown {
+export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(Mem0Client.name);
   private memory?: Promise<Memory>;
   private searchThread?: Mem0Thread;
@@ -27,6 +29,15 @@ export class Mem0Client implements OnApplicationShutdown {
   private closed = false;
 
   constructor(private readonly config: AppConfig) {}
+
+  /**
+   * A store of another embedding size would fail every memory call: the process refuses to start
+   * instead, saying how to re-embed. Without a model Mem0 is never used, so nothing is checked.
+   */
+  async onModuleInit(): Promise<void> {
+    if (!this.configured) return;
+    await checkVectorStore(buildMem0Config(this.config), this.config.openai.embeddingModel);
+  }
 
   /** Last in shutdown: turns still in flight during the shutdown hooks before it may search. */
   async onApplicationShutdown(): Promise<void> {

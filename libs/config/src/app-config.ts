@@ -3,6 +3,9 @@ export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
 export type DatabaseKind = 'sqlite' | 'mysql' | 'mariadb';
 export const SQLITE_SYNCHRONOUS_MODES = ['NORMAL', 'FULL'] as const;
 export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS_MODES)[number];
+/** VECTOR_STORE: where Mem0 keeps its vectors (memories and their entities). */
+export const VECTOR_STORES = ['sqlite-vec', 'sql', 'qdrant', 'pgvector'] as const;
+export type VectorStoreKind = (typeof VECTOR_STORES)[number];
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface DatabaseConfig {
@@ -87,6 +90,17 @@ export interface MemoryJobsConfig {
   maxFactsPerTurn: number;
 }
 
+/**
+ * The vector store Mem0 uses (VECTOR_STORE) and how to reach it: `sqlite-vec` is a file under
+ * DATA_DIR, `sql` the app's own MySQL/MariaDB database (DATABASE_URL), `qdrant` and `pgvector`
+ * servers of their own (QDRANT_URL and QDRANT_API_KEY, PGVECTOR_URL).
+ */
+export interface MemoryStoreConfig {
+  vectorStore: VectorStoreKind;
+  qdrant?: { url: string; apiKey?: string };
+  pgvector?: { url: string };
+}
+
 export interface LimitsConfig {
   maxMessageChars: number;
   throttleLoginFailures: number;
@@ -129,6 +143,7 @@ export class AppConfig {
   readonly openai!: OpenAiConfig;
   /** `overrides` is the JSON object read from MEM0_CONFIG_PATH, merged over the built config. */
   readonly mem0!: { overrides: Record<string, unknown> };
+  readonly memory!: MemoryStoreConfig;
   readonly chat!: ChatConfig;
   readonly memoryJobs!: MemoryJobsConfig;
   readonly limits!: LimitsConfig;

@@ -71,6 +71,7 @@ describe('loadConfig', () => {
       maxFactsPerTurn: 20,
     });
     expect(config.mem0).toEqual({ overrides: {} });
+    expect(config.memory).toEqual({ vectorStore: 'sqlite-vec' });
     expect(config.limits).toEqual({
       maxMessageChars: 8000,
       throttleLoginFailures: 10,
@@ -132,12 +133,63 @@ describe('loadConfig', () => {
       'MEM0_CONFIG_PATH names a file that cannot be read',
     ],
     [{ MEMORY_WORKER_CONCURRENCY: '0' }, 'MEMORY_WORKER_CONCURRENCY must be at least 1'],
+    [{ VECTOR_STORE: 'chroma' }, 'VECTOR_STORE must be one of sqlite-vec, sql, qdrant, pgvector'],
+    [{ VECTOR_STORE: 'sql' }, 'VECTOR_STORE sql needs DATABASE_URL to be a mysql:// or mariadb://'],
+    [{ VECTOR_STORE: 'qdrant' }, 'QDRANT_URL must be set when VECTOR_STORE=qdrant'],
+    [{ VECTOR_STORE: 'qdrant', QDRANT_URL: 'qdrant:6333' }, 'QDRANT_URL must use http: or https:'],
+    [{ VECTOR_STORE: 'qdrant', QDRANT_URL: 'not a url' }, 'QDRANT_URL must be a valid URL'],
+    [{ VECTOR_STORE: 'pgvector' }, 'PGVECTOR_URL must be set when VECTOR_STORE=pgvector'],
+    [
+      { VECTOR_STORE: 'pgvector', PGVECTOR_URL: 'mysql://x@y/z' },
+      'PGVECTOR_URL must use postgres: or postgresql:',
+    ],
     [
       { ADMIN_USERNAME: 'x', ADMIN_EMAIL: 'nope', ADMIN_PASSWORD: 'short' },
       'ADMIN_USERNAME must be 3-32',
     ],
   ])('names the bad variable: %o', (env, message) => {
     expect(problemsOf(env)).toEqual(expect.arrayContaining([expect.stringContaining(message)]));
+  });
+
+  it('chooses the vector store: the MySQL/MariaDB database itself by default, else sqlite-vec', () => {
+    const store = (env: Record<string, string>) =>
+      loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, ...env }).memory;
+    expect(store({ DATABASE_URL: 'mysql://u@db/chatbot' })).toEqual({ vectorStore: 'sql' });
+    expect(store({ DATABASE_URL: 'mariadb://u@db/chatbot' })).toEqual({ vectorStore: 'sql' });
+    expect(store({ DATABASE_URL: 'sqlite::memory:' })).toEqual({ vectorStore: 'sqlite-vec' });
+    expect(store({ DATABASE_URL: 'mysql://u@db/chatbot', VECTOR_STORE: 'sqlite-vec' })).toEqual({
+      vectorStore: 'sqlite-vec',
+    });
+    expect(store({ VECTOR_STORE: 'Qdrant', QDRANT_URL: 'http://q:6333' })).toEqual({
+      vectorStore: 'qdrant',
+      qdrant: { url: 'http://q:6333', apiKey: undefined },
+    });
+    expect(store({ VECTOR_STORE: 'pgvector', PGVECTOR_URL: 'postgres://u:p@pg/v' })).toEqual({
+      vectorStore: 'pgvector',
+      pgvector: { url: 'postgres://u:p@pg/v' },
+    });
+  });
+
+  it('warns about a store setting VECTOR_STORE does not use', () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir(),
+      JWT_SECRET: SECRET,
+      QDRANT_URL: 'http://q:6333',
+    });
+    expect(config.warnings).toContain(
+      'QDRANT_URL is set but VECTOR_STORE is sqlite-vec: it is not used',
+    );
+  });
+
+  it('refuses a MEM0_CONFIG_PATH choosing a vector store whose erasure is not verified', () => {
+    const file = join(dataDir(), 'mem0.json');
+    writeFileSync(file, JSON.stringify({ vectorStore: { provider: 'chroma' } }));
+    expect(problemsOf({ MEM0_CONFIG_PATH: file })).toEqual([
+      'MEM0_CONFIG_PATH sets vectorStore.provider "chroma": only sqlite-vec, sql, qdrant, ' +
+        'pgvector, memory are supported (account erasure is verified for those); prefer VECTOR_STORE',
+    ]);
+    writeFileSync(file, JSON.stringify({ vectorStore: { provider: 'memory' } }));
+    expect(problemsOf({ MEM0_CONFIG_PATH: file })).toEqual([]);
   });
 
   it('reports every problem at once', () => {

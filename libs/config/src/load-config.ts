@@ -8,8 +8,10 @@ import {
   DatabaseConfig,
   JwtAlgorithm,
   LogLevel,
+  MemoryStoreConfig,
   NodeEnv,
   SQLITE_SYNCHRONOUS_MODES,
+  VECTOR_STORES,
 } from './app-config';
 import { ConfigValidationError, Env, EnvReader } from './env-reader';
 import { JWT_SECRET_FILE, loadOrCreateJwtSecret, MIN_PRODUCTION_SECRET_BYTES } from './jwt-secret';
@@ -43,6 +45,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
   const dataDir = resolve(read.string('DATA_DIR', './data'));
   const debug = read.bool('DEBUG', false);
+  const database = readDatabase(read, dataDir);
+  const mem0Overrides = readJsonObjectFile(read, 'MEM0_CONFIG_PATH');
 
   const config = AppConfig.of({
     nodeEnv,
@@ -58,7 +62,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       requestTimeoutMs: read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, { min: 1000, max: 300_000 }),
       shutdownDrainSeconds: read.int('SHUTDOWN_DRAIN_SECONDS', 0, { min: 0, max: 300 }),
     },
-    database: readDatabase(read, dataDir),
+    database,
     auth: {
       jwtSecret: readJwtSecret(read, nodeEnv, dataDir, warnings),
       jwtAlgorithm: read.oneOf('JWT_ALGORITHM', JWT_ALGORITHMS, 'HS256'),
@@ -95,7 +99,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxFactsPerTurn: read.int('MEMORY_MAX_FACTS_PER_TURN', 20, { min: 1, max: 1000 }),
     },
     // MEM0_TELEMETRY and MEM0_DIR are read by preload.ts, before mem0ai can load.
-    mem0: { overrides: readJsonObjectFile(read, 'MEM0_CONFIG_PATH') },
+    mem0: { overrides: mem0Overrides },
+    memory: readMemoryStore(read, database, mem0Overrides, warnings),
     limits: {
       maxMessageChars: read.int('MAX_MESSAGE_CHARS', 8000, { min: 1, max: 1_000_000 }),
       throttleLoginFailures: read.int('THROTTLE_LOGIN_FAILURES', 10, { min: 0 }),
@@ -140,6 +145,85 @@ function readDatabase(read: EnvReader, dataDir: string): DatabaseConfig {
     return { ...common, kind: 'sqlite', sqlitePath: ':memory:' };
   }
   return { ...common, kind: checked.startsWith('mariadb:') ? 'mariadb' : 'mysql', url: checked };
+}
+
+/** Providers a MEM0_CONFIG_PATH may choose: those whose erasure, export and re-embedding are verified. */
+const MEM0_PROVIDERS: readonly string[] = [...VECTOR_STORES, 'memory'];
+
+/**
+ * VECTOR_STORE and the settings of the store it names. Defaults to the app's own database when
+ * that is MySQL/MariaDB (nothing else to run), to the embedded sqlite-vec file otherwise.
+ */
+function readMemoryStore(
+  read: EnvReader,
+  database: DatabaseConfig,
+  mem0Overrides: Record<string, unknown>,
+  warnings: string[],
+): MemoryStoreConfig {
+  const onSql = database.kind !== 'sqlite';
+  const vectorStore = read.oneOf('VECTOR_STORE', VECTOR_STORES, onSql ? 'sql' : 'sqlite-vec');
+  const qdrantUrl = read.url('QDRANT_URL', ['http:', 'https:']);
+  const qdrantApiKey = read.raw('QDRANT_API_KEY');
+  const pgvectorUrl = read.url('PGVECTOR_URL', ['postgres:', 'postgresql:']);
+  const unused = [
+    ['QDRANT_URL', qdrantUrl, 'qdrant'],
+    ['QDRANT_API_KEY', qdrantApiKey, 'qdrant'],
+    ['PGVECTOR_URL', pgvectorUrl, 'pgvector'],
+  ].filter(([, value, store]) => value !== undefined && store !== vectorStore);
+  for (const [name] of unused) {
+    warnings.push(`${name} is set but VECTOR_STORE is ${vectorStore}: it is not used`);
+  }
+  checkOverriddenProvider(read, mem0Overrides);
+  switch (vectorStore) {
+    case 'sql':
+      if (!onSql) {
+        read.fail(
+          'VECTOR_STORE',
+          'sql needs DATABASE_URL to be a mysql:// or mariadb:// URL',
+          undefined,
+        );
+      }
+      return { vectorStore };
+    case 'qdrant':
+      if (qdrantUrl === undefined && read.raw('QDRANT_URL') === undefined) {
+        read.fail(
+          'QDRANT_URL',
+          'must be set when VECTOR_STORE=qdrant (e.g. http://qdrant:6333)',
+          undefined,
+        );
+      }
+      return { vectorStore, qdrant: { url: qdrantUrl ?? '', apiKey: qdrantApiKey } };
+    case 'pgvector':
+      if (pgvectorUrl === undefined && read.raw('PGVECTOR_URL') === undefined) {
+        read.fail(
+          'PGVECTOR_URL',
+          'must be set when VECTOR_STORE=pgvector (e.g. postgresql://user:pw@host:5432/db)',
+          undefined,
+        );
+      }
+      return { vectorStore, pgvector: { url: pgvectorUrl ?? '' } };
+    default:
+      return { vectorStore };
+  }
+}
+
+/**
+ * A MEM0_CONFIG_PATH may still choose the vector store itself (as before VECTOR_STORE), but only
+ * one whose list, delete and entity collection were checked: account deletion must erase
+ * everything on whatever store holds the memories.
+ */
+function checkOverriddenProvider(read: EnvReader, overrides: Record<string, unknown>): void {
+  const vectorStore = overrides.vectorStore as { provider?: unknown } | undefined;
+  const provider = vectorStore?.provider;
+  if (provider === undefined) return;
+  if (typeof provider !== 'string' || !MEM0_PROVIDERS.includes(provider.toLowerCase())) {
+    read.fail(
+      'MEM0_CONFIG_PATH',
+      `sets vectorStore.provider ${JSON.stringify(provider)}: only ${MEM0_PROVIDERS.join(', ')} ` +
+        'are supported (account erasure is verified for those); prefer VECTOR_STORE',
+      undefined,
+    );
+  }
 }
 
 /**

@@ -1,2 +1,3 @@
 export * from './register';
 export * from './sqlite-vec.store';
+export * from './stored-dimension';

@@ -51,13 +51,29 @@ describe('SqliteVecStore', () => {
     entities.close();
   });
 
-  it('refuses to open a collection built for another dimension', async () => {
+  it('refuses to open a collection holding vectors of another dimension', async () => {
     const store = open();
     await store.initialize();
+    await store.insert([unit(1)], ['m1'], [{ user_id: 'u', data: 'four numbers' }]);
     store.close();
     const other = new SqliteVecStore({ dimension: 8, dbPath: join(dir, 'vectors.db') });
-    await expect(other.initialize()).rejects.toThrow(/4-dimension vectors.*gives 8/);
+    expect(await other.storedDimension()).toBe(4);
+    await expect(other.initialize()).rejects.toThrow(/4-dimension vectors.*gives 8.*re-embed/);
     other.close();
+  });
+
+  it('tells the size of the vectors it holds, and remakes an empty collection at a new size', async () => {
+    const store = open();
+    expect(await store.storedDimension()).toBeUndefined();
+    await store.initialize();
+    expect(await store.storedDimension()).toBeUndefined();
+    store.close();
+    const wider = new SqliteVecStore({ dimension: 8, dbPath: join(dir, 'vectors.db') });
+    await wider.initialize();
+    await wider.insert([[1, 0, 0, 0, 0, 0, 0, 0]], ['m1'], [{ user_id: 'u', data: 'eight' }]);
+    expect(await wider.storedDimension()).toBe(8);
+    expect((await wider.search([1, 0, 0, 0, 0, 0, 0, 0], 1, { user_id: 'u' }))[0].id).toBe('m1');
+    wider.close();
   });
 
   it('refuses a collection name that is not a plain identifier', () => {

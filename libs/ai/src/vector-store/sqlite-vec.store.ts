@@ -226,10 +226,7 @@ export class SqliteVecStore {
   }
 
   async deleteCol(): Promise<void> {
-    this.db.exec(
-      `DROP TABLE IF EXISTS "${this.collection}_vec"; DROP TABLE IF EXISTS "${this.collection}_fts";` +
-        ` DROP TABLE IF EXISTS "${this.collection}";`,
-    );
+    this.dropTables();
     this.statements = undefined;
     this.createTables();
     this.statements = this.prepare();
@@ -284,8 +281,52 @@ export class SqliteVecStore {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * The size of the vectors this collection holds; undefined while it holds none (an empty
+   * collection takes the configured size on initialize). Needs no initialize.
+   */
+  async storedDimension(): Promise<number | undefined> {
+    return Promise.resolve(this.isEmpty() ? undefined : this.declaredDimension());
+  }
+
+  private declaredDimension(): number | undefined {
+    const declared = this.db
+      .prepare(`SELECT sql FROM sqlite_master WHERE name = ?`)
+      .get(`${this.collection}_vec`) as { sql: string } | undefined;
+    const dims = declared && /float\[(\d+)\]/.exec(declared.sql)?.[1];
+    return dims ? Number(dims) : undefined;
+  }
+
+  private isEmpty(): boolean {
+    const exists = this.db
+      .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`)
+      .get(this.collection);
+    return !exists || !this.db.prepare(`SELECT 1 FROM "${this.collection}" LIMIT 1`).get();
+  }
+
+  private dropTables(): void {
+    const t = this.collection;
+    this.db.exec(
+      `DROP TABLE IF EXISTS "${t}_vec"; DROP TABLE IF EXISTS "${t}_fts"; DROP TABLE IF EXISTS "${t}";`,
+    );
+  }
+
+  /**
+   * Creates the collection's tables at the configured size. An empty collection of another size
+   * is made again (nothing to lose); one holding vectors of another size is refused.
+   */
   private createTables(): void {
     const t = this.collection;
+    const declared = this.declaredDimension();
+    if (declared !== undefined && declared !== this.dimension) {
+      if (!this.isEmpty()) {
+        throw new Error(
+          `sqlite-vec store: collection "${t}" holds ${declared}-dimension vectors, the embedder ` +
+            `gives ${this.dimension}; re-embed them (npm run cli -- re-embed) or use another collection`,
+        );
+      }
+      this.dropTables();
+    }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS "${t}" (
         rowid INTEGER PRIMARY KEY,
@@ -305,16 +346,6 @@ export class SqliteVecStore {
       );
       CREATE TABLE IF NOT EXISTS vector_store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `);
-    const declared = this.db
-      .prepare(`SELECT sql FROM sqlite_master WHERE name = ?`)
-      .get(`${t}_vec`) as { sql: string };
-    const dims = /float\[(\d+)\]/.exec(declared.sql)?.[1];
-    if (Number(dims) !== this.dimension) {
-      throw new Error(
-        `sqlite-vec store: collection "${this.collection}" holds ${dims}-dimension vectors, ` +
-          `the embedder gives ${this.dimension}; re-embed or use another collection`,
-      );
-    }
   }
 
   private prepare() {

@@ -7,6 +7,9 @@ export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS_MODES)[number];
 export const VECTOR_STORES = ['sqlite-vec', 'sql', 'qdrant', 'pgvector'] as const;
 export type VectorStoreKind = (typeof VECTOR_STORES)[number];
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const FAIL_MODES = ['open', 'closed'] as const;
+/** What a limit does while its store cannot be reached: let the request through, or refuse it. */
+export type FailMode = (typeof FAIL_MODES)[number];
 
 export interface DatabaseConfig {
   kind: DatabaseKind;
@@ -116,6 +119,21 @@ export interface LimitsConfig {
 }
 
 /**
+ * Where the abuse limits are counted. Without `url` (REDIS_URL) each process counts in its own
+ * memory; with it every replica counts in one Redis, under `keyPrefix` (REDIS_KEY_PREFIX).
+ */
+export interface RedisConfig {
+  url?: string;
+  keyPrefix: string;
+  /** REDIS_COMMAND_TIMEOUT_MS: the longest a request waits for one Redis call. */
+  commandTimeoutMs: number;
+  /** REDIS_FAIL_MODE_LIMITS: the request-rate rules (chat, registration, memory, sessions, logins per hour). */
+  failModeLimits: FailMode;
+  /** REDIS_FAIL_MODE_LOGIN: the failed-password budgets (login, the password asked to delete an account). */
+  failModeLogin: FailMode;
+}
+
+/**
  * Every setting of the application, validated once at boot. Injected by class token,
  * so `constructor(private readonly config: AppConfig)` works anywhere.
  */
@@ -147,6 +165,7 @@ export class AppConfig {
   readonly chat!: ChatConfig;
   readonly memoryJobs!: MemoryJobsConfig;
   readonly limits!: LimitsConfig;
+  readonly redis!: RedisConfig;
   /** LOG_LEVEL; DEBUG=true (the original backend's name) is an alias for LOG_LEVEL=debug. */
   readonly log!: { level: LogLevel };
   /** Things worth a warning at start-up (e.g. a generated JWT secret). */

@@ -84,6 +84,13 @@ describe('loadConfig', () => {
     });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.admin).toBeUndefined();
+    expect(config.redis).toEqual({
+      url: undefined,
+      keyPrefix: 'memory-chatbot:limits:',
+      commandTimeoutMs: 500,
+      failModeLimits: 'open',
+      failModeLogin: 'closed',
+    });
   });
 
   it.each([
@@ -216,6 +223,53 @@ describe('loadConfig', () => {
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(config.auth.jwtAlgorithm).toBe('HS512');
     expect(config.memoryJobs.workersEnabled).toBe(false);
+  });
+
+  describe('Redis for shared limits', () => {
+    const base = () => ({ DATA_DIR: dataDir(), JWT_SECRET: SECRET });
+
+    it.each([
+      'redis://127.0.0.1:6379',
+      'redis://:pw@redis:6379/1',
+      'rediss://cache.example:6380/0',
+    ])('accepts REDIS_URL %s', (url) => {
+      expect(loadConfig({ ...base(), REDIS_URL: url }).redis.url).toBe(url);
+    });
+
+    it('reads the prefix, the timeout and both fail modes', () => {
+      const config = loadConfig({
+        ...base(),
+        REDIS_URL: 'redis://127.0.0.1:6379/1',
+        REDIS_KEY_PREFIX: 'eu-1:chat:',
+        REDIS_COMMAND_TIMEOUT_MS: '200',
+        REDIS_FAIL_MODE_LIMITS: 'CLOSED',
+        REDIS_FAIL_MODE_LOGIN: 'open',
+      });
+      expect(config.redis).toEqual({
+        url: 'redis://127.0.0.1:6379/1',
+        keyPrefix: 'eu-1:chat:',
+        commandTimeoutMs: 200,
+        failModeLimits: 'closed',
+        failModeLogin: 'open',
+      });
+    });
+
+    it.each([
+      [{ REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL must use redis: or rediss:, got "http:"'],
+      [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must use redis: or rediss:'],
+      [{ REDIS_URL: 'not a url' }, 'REDIS_URL must be a valid URL'],
+      [
+        { REDIS_URL: 'redis://127.0.0.1:6379/cache' },
+        'REDIS_URL may name a database by number only',
+      ],
+      [{ REDIS_KEY_PREFIX: 'a{b}' }, 'REDIS_KEY_PREFIX must be 1-64 of [A-Za-z0-9:_.-]'],
+      [{ REDIS_KEY_PREFIX: 'x'.repeat(65) }, 'REDIS_KEY_PREFIX must be 1-64'],
+      [{ REDIS_COMMAND_TIMEOUT_MS: '5' }, 'REDIS_COMMAND_TIMEOUT_MS must be at least 10'],
+      [{ REDIS_FAIL_MODE_LIMITS: 'maybe' }, 'REDIS_FAIL_MODE_LIMITS must be one of open, closed'],
+      [{ REDIS_FAIL_MODE_LOGIN: 'fail' }, 'REDIS_FAIL_MODE_LOGIN must be one of open, closed'],
+    ])('refuses %o', (env, message) => {
+      expect(problemsOf(env)).toEqual([expect.stringContaining(message)]);
+    });
   });
 
   describe('JWT_SECRET', () => {

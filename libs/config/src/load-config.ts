@@ -6,10 +6,12 @@ import {
   AdminBootstrapSettings,
   AppConfig,
   DatabaseConfig,
+  FAIL_MODES,
   JwtAlgorithm,
   LogLevel,
   MemoryStoreConfig,
   NodeEnv,
+  RedisConfig,
   SQLITE_SYNCHRONOUS_MODES,
   VECTOR_STORES,
 } from './app-config';
@@ -111,6 +113,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       throttleSessionsPerHour: read.int('THROTTLE_SESSIONS_PER_HOUR', 100, { min: 0 }),
       summaryMinIntervalSeconds: read.int('SUMMARY_MIN_INTERVAL_SECONDS', 60, { min: 0 }),
     },
+    redis: readRedis(read),
     log: { level: read.oneOf('LOG_LEVEL', LOG_LEVELS, debug ? 'debug' : 'info') },
     warnings,
   });
@@ -224,6 +227,27 @@ function checkOverriddenProvider(read: EnvReader, overrides: Record<string, unkn
       undefined,
     );
   }
+}
+
+/** Letters, digits and `:_.-`: no braces, which would change Redis Cluster's hash slot of a key. */
+const REDIS_KEY_PREFIX = /^[A-Za-z0-9:_.-]{1,64}$/;
+
+function readRedis(read: EnvReader): RedisConfig {
+  const url = read.url('REDIS_URL', ['redis:', 'rediss:']);
+  if (url !== undefined && !/^\/?(\d+)?$/.test(new URL(url).pathname)) {
+    read.fail('REDIS_URL', 'may name a database by number only (redis://host:6379/1)', undefined);
+  }
+  const keyPrefix = read.string('REDIS_KEY_PREFIX', 'memory-chatbot:limits:');
+  if (!REDIS_KEY_PREFIX.test(keyPrefix)) {
+    read.fail('REDIS_KEY_PREFIX', `must be 1-64 of [A-Za-z0-9:_.-], got "${keyPrefix}"`, undefined);
+  }
+  return {
+    url,
+    keyPrefix,
+    commandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 500, { min: 10, max: 10_000 }),
+    failModeLimits: read.oneOf('REDIS_FAIL_MODE_LIMITS', FAIL_MODES, 'open'),
+    failModeLogin: read.oneOf('REDIS_FAIL_MODE_LOGIN', FAIL_MODES, 'closed'),
+  };
 }
 
 /**

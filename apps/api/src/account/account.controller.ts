@@ -38,7 +38,12 @@ export class AccountController {
     description: 'The password is asked again; a wrong one deletes nothing.',
   })
   @ApiNoContentResponse({ description: 'The account and everything stored about it is deleted' })
-  @ApiErrors(ErrorCode.InvalidCredentials, ErrorCode.LastAdmin, ErrorCode.TooManyFailedLogins)
+  @ApiErrors(
+    ErrorCode.InvalidCredentials,
+    ErrorCode.LastAdmin,
+    ErrorCode.TooManyFailedLogins,
+    ErrorCode.RateLimitUnavailable,
+  )
   async delete(
     @AuthUser() caller: AuthenticatedUser,
     @Body() dto: DeleteAccountDto,

@@ -61,6 +61,7 @@ export class AuthController {
     ErrorCode.InvalidCredentials,
     ErrorCode.AccountDisabled,
     ErrorCode.TooManyFailedLogins,
+    ErrorCode.RateLimitUnavailable,
     ...DATABASE_ERRORS,
   )
   async login(@Body() dto: LoginDto, @Ip() address: string): Promise<LoginResponseDto> {

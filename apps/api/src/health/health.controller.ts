@@ -15,10 +15,12 @@ import {
 import type { FastifyReply } from 'fastify';
 
 import { MemoryStoreHealthIndicator } from './memory-store.health';
+import { RedisHealthIndicator } from './redis.health';
 import { ShutdownDrain } from './shutdown-drain';
 
 const DATABASE_PING_TIMEOUT_MS = 2000;
 const MEMORY_STORE_DOWN = 'The memory store is unavailable; try again';
+const REDIS_DOWN = 'Redis (shared rate limits) is unavailable; try again';
 const SHUTTING_DOWN = 'The server is shutting down';
 
 /** Terminus's report of a failed check, with the error code of what is down. */
@@ -32,7 +34,8 @@ type HealthFailure = Omit<HealthCheckResult, 'status'> & {
 const NOT_READY = {
   description:
     "Terminus's report with the error code of what is down: SHUTTING_DOWN (first), " +
-    'DATABASE_UNAVAILABLE or MEMORY_STORE_UNAVAILABLE; `error` lists the indicators that are down',
+    'DATABASE_UNAVAILABLE, RATE_LIMIT_UNAVAILABLE (Redis, when REDIS_URL is set) or ' +
+    'MEMORY_STORE_UNAVAILABLE; `error` lists the indicators that are down',
   schema: {
     type: 'object',
     required: ['status', 'statusCode', 'message', 'code', 'error', 'details'],
@@ -45,6 +48,7 @@ const NOT_READY = {
         enum: [
           ErrorCode.ShuttingDown,
           ErrorCode.DatabaseUnavailable,
+          ErrorCode.RateLimitUnavailable,
           ErrorCode.MemoryStoreUnavailable,
         ],
       },
@@ -67,6 +71,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly memoryStore: MemoryStoreHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
     private readonly drain: ShutdownDrain,
   ) {}
 
@@ -74,7 +79,8 @@ export class HealthController {
   @ApiOperation({
     operationId: 'getHealth',
     summary: 'Everything the service depends on',
-    description: 'The database and the memory store; 503 when one is down.',
+    description:
+      'The database, the memory store and, when REDIS_URL is set, Redis; 503 when one is down.',
   })
   @ApiServiceUnavailableResponse(NOT_READY)
   @HealthCheck()
@@ -88,7 +94,8 @@ export class HealthController {
   @ApiOperation({
     operationId: 'getLiveness',
     summary: 'Liveness probe: the process answers',
-    description: 'Never touches a dependency, so a slow database cannot get the pod killed.',
+    description:
+      'Never touches a dependency (database, Redis, model), so a slow one cannot get the pod killed.',
   })
   // Terminus would document a 503 that a check of nothing never answers.
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
@@ -111,7 +118,7 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({
     operationId: 'getReadiness',
-    summary: 'Readiness probe: the database and the memory store answer',
+    summary: 'Readiness probe: the database, the memory store and Redis (if set) answer',
   })
   @ApiServiceUnavailableResponse(NOT_READY)
   @HealthCheck()
@@ -141,6 +148,7 @@ export class HealthController {
       return await this.health.check([
         () => this.db.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
         () => this.memoryStore.check('memory_store'),
+        ...(this.redis.configured ? [() => this.redis.check('redis')] : []),
       ]);
     } catch (error) {
       const failure = failureOf(error);
@@ -160,6 +168,8 @@ function failureOf(error: unknown): HealthFailure | undefined {
   const { statusCode, message, code } =
     'database' in down
       ? errorBody(ErrorCode.DatabaseUnavailable, DATABASE_UNAVAILABLE)
-      : errorBody(ErrorCode.MemoryStoreUnavailable, MEMORY_STORE_DOWN);
+      : 'redis' in down
+        ? errorBody(ErrorCode.RateLimitUnavailable, REDIS_DOWN)
+        : errorBody(ErrorCode.MemoryStoreUnavailable, MEMORY_STORE_DOWN);
   return { ...report, status: 'error', statusCode, message: String(message), code };
 }

@@ -281,35 +281,49 @@ describe('memoryFingerprint', () => {
 });
 
 describe('SummaryCache', () => {
+  const basis = (fingerprint: string, ids = ['m1']) => ({ fingerprint, memoryIds: new Set(ids) });
+
   it('evicts the least recently used user beyond its capacity', async () => {
     const cache = new SummaryCache(0, 2);
     const write = jest.fn((text: string) => () => Promise.resolve(text));
-    await cache.summary('u1', 'f', write('one'));
-    await cache.summary('u2', 'f', write('two'));
-    await cache.summary('u1', 'f', write('unused')); // u1 is now the most recent
-    await cache.summary('u3', 'f', write('three')); // evicts u2
+    await cache.summary('u1', basis('f'), write('one'));
+    await cache.summary('u2', basis('f'), write('two'));
+    await cache.summary('u1', basis('f'), write('unused')); // u1 is now the most recent
+    await cache.summary('u3', basis('f'), write('three')); // evicts u2
     expect(cache.size).toBe(2);
     const again = jest.fn(() => Promise.resolve('again'));
-    expect(await cache.summary('u1', 'f', again)).toBe('one');
+    expect(await cache.summary('u1', basis('f'), again)).toBe('one');
     expect(again).not.toHaveBeenCalled();
-    expect(await cache.summary('u2', 'f', again)).toBe('again');
+    expect(await cache.summary('u2', basis('f'), again)).toBe('again');
     expect(again).toHaveBeenCalledTimes(1);
   });
 
   it('serves a summary for the minimum interval even when the memories changed, then rewrites it', async () => {
     let now = 1_000_000;
     const cache = new SummaryCache(60_000, 10, () => now);
-    expect(await cache.summary('u1', 'f1', () => Promise.resolve('first'))).toBe('first');
+    expect(await cache.summary('u1', basis('f1'), () => Promise.resolve('first'))).toBe('first');
     const write = jest.fn(() => Promise.resolve('second'));
     now += 59_000;
-    expect(await cache.summary('u1', 'f2', write)).toBe('first');
+    expect(await cache.summary('u1', basis('f2'), write)).toBe('first');
     expect(write).not.toHaveBeenCalled();
     now += 1_000;
-    expect(await cache.summary('u1', 'f2', write)).toBe('second');
+    expect(await cache.summary('u1', basis('f2'), write)).toBe('second');
     expect(write).toHaveBeenCalledTimes(1);
     // Unchanged memories keep their summary however long it has been.
     now += 3_600_000;
-    expect(await cache.summary('u1', 'f2', write)).toBe('second');
+    expect(await cache.summary('u1', basis('f2'), write)).toBe('second');
+    expect(write).toHaveBeenCalledTimes(1);
+  });
+
+  it('never serves a summary once a memory it was written from is gone, however recent', async () => {
+    const now = 1_000_000;
+    const cache = new SummaryCache(60_000, 10, () => now);
+    await cache.summary('u1', basis('f1', ['m1', 'm2']), () => Promise.resolve('first'));
+    const write = jest.fn(() => Promise.resolve('second'));
+    // A memory added (m3) within the interval: still the cached summary.
+    expect(await cache.summary('u1', basis('f2', ['m1', 'm2', 'm3']), write)).toBe('first');
+    // m2 deleted (here or on another replica): rewritten at once.
+    expect(await cache.summary('u1', basis('f3', ['m1', 'm3']), write)).toBe('second');
     expect(write).toHaveBeenCalledTimes(1);
   });
 });

@@ -14,12 +14,7 @@ import {
   MemorySearchResultsDto,
   MemorySummaryDto,
 } from './dto/memory.dto';
-import {
-  buildSummaryPrompt,
-  memoryFingerprint,
-  SUMMARY_MEMORY_LIMIT,
-  SummaryCache,
-} from './summary';
+import { buildSummaryPrompt, SUMMARY_MEMORY_LIMIT, summaryBasis, SummaryCache } from './summary';
 
 /**
  * The caller's own long-term memories. Every method takes the verified user id; MemoryStore
@@ -88,7 +83,7 @@ export class MemoryService {
       this.summaries.forget(userId);
       return { summary: '', memory_count: 0 };
     }
-    const summary = await this.summaries.summary(userId, memoryFingerprint(memories), () =>
+    const summary = await this.summaries.summary(userId, summaryBasis(memories), () =>
       this.writeSummary(memories),
     );
     return { summary, memory_count: memories.length };

@@ -22,9 +22,23 @@ export function buildSummaryPrompt(memories: MemoryRecord[]): ChatMessage[] {
   ];
 }
 
+/** What a summary was written from: the fingerprint of the user's memories, and their ids. */
+export interface SummaryBasis {
+  fingerprint: string;
+  memoryIds: ReadonlySet<string>;
+}
+
+export function summaryBasis(memories: MemoryRecord[]): SummaryBasis {
+  return {
+    fingerprint: memoryFingerprint(memories),
+    memoryIds: new Set(memories.map((m) => m.id)),
+  };
+}
+
 /**
  * Changes whenever a memory is added, removed or edited, by this process or another one (the
- * extraction worker): it covers every id, text and update time, independent of their order.
+ * extraction worker, another replica): it covers every id, text and update time, independent of
+ * their order.
  */
 export function memoryFingerprint(memories: MemoryRecord[]): string {
   const rows = memories
@@ -34,18 +48,20 @@ export function memoryFingerprint(memories: MemoryRecord[]): string {
 }
 
 interface Entry {
-  fingerprint: string;
+  basis: SummaryBasis;
   writtenAt: number;
   summary: Promise<string>;
 }
 
 /**
  * Per-user summaries, valid while the user's memory fingerprint is unchanged, and served for at
- * least `minIntervalMs` after they were written even when the memories changed meanwhile: each
- * summary re-reads up to 200 memories with the model, so editing one memory and asking again in
- * a loop must not cost a model call each time. In-process and bounded: past `capacity` users the
- * least recently used entry goes. Concurrent requests share one model call; a failed call is not
- * kept.
+ * least `minIntervalMs` after they were written even when memories were added or edited
+ * meanwhile: each summary re-reads up to 200 memories with the model, so editing one memory and
+ * asking again in a loop must not cost a model call each time. Never once a memory it was written
+ * from is gone: a deleted memory leaves every summary at once, whichever replica deleted it (each
+ * process keeps its own cache, and the basis is read from the store on every request).
+ * In-process and bounded: past `capacity` users the least recently used entry goes. Concurrent
+ * requests share one model call; a failed call is not kept.
  */
 export class SummaryCache {
   private readonly entries = new Map<string, Entry>();
@@ -60,15 +76,14 @@ export class SummaryCache {
     return this.entries.size;
   }
 
-  summary(userId: string, fingerprint: string, write: () => Promise<string>): Promise<string> {
+  summary(userId: string, basis: SummaryBasis, write: () => Promise<string>): Promise<string> {
     const cached = this.entries.get(userId);
     this.entries.delete(userId);
-    const fresh = cached && this.now() - cached.writtenAt < this.minIntervalMs;
-    if (cached && (cached.fingerprint === fingerprint || fresh)) {
+    if (cached && this.stillServes(cached, basis)) {
       this.entries.set(userId, cached);
       return cached.summary;
     }
-    const entry: Entry = { fingerprint, writtenAt: this.now(), summary: write() };
+    const entry: Entry = { basis, writtenAt: this.now(), summary: write() };
     this.entries.set(userId, entry);
     while (this.entries.size > this.capacity) {
       this.entries.delete(this.entries.keys().next().value as string);
@@ -81,5 +96,11 @@ export class SummaryCache {
 
   forget(userId: string): void {
     this.entries.delete(userId);
+  }
+
+  private stillServes(cached: Entry, current: SummaryBasis): boolean {
+    if (cached.basis.fingerprint === current.fingerprint) return true;
+    const fresh = this.now() - cached.writtenAt < this.minIntervalMs;
+    return fresh && [...cached.basis.memoryIds].every((id) => current.memoryIds.has(id));
   }
 }

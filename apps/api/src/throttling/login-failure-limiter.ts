@@ -8,6 +8,8 @@ export const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000;
 export const TOO_MANY_FAILED_LOGINS = 'Too many failed logins; try again later';
 const FAILURES = 'login-failures';
 const BLOCKED = 'login-blocked';
+/** The throttler names of the failed-password budgets in the storage (REDIS_FAIL_MODE_LOGIN). */
+export const PASSWORD_BUDGETS: ReadonlySet<string> = new Set([FAILURES, BLOCKED]);
 const NEVER = Number.MAX_SAFE_INTEGER;
 /** A read's hit on the block marker means nothing, so it expires at once and costs no memory. */
 const READ_TTL_MS = 1000;

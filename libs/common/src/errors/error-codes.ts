@@ -39,6 +39,7 @@ export enum ErrorCode {
   MemoryStoreUnavailable = 'MEMORY_STORE_UNAVAILABLE',
   DatabaseUnavailable = 'DATABASE_UNAVAILABLE',
   DatabaseBusy = 'DATABASE_BUSY',
+  RateLimitUnavailable = 'RATE_LIMIT_UNAVAILABLE',
   ShuttingDown = 'SHUTTING_DOWN',
   ModelTimeout = 'MODEL_TIMEOUT',
 }
@@ -155,6 +156,10 @@ export const ERRORS: Record<ErrorCode, ErrorCodeInfo> = {
   [ErrorCode.DatabaseBusy]: {
     status: 503,
     when: 'Concurrent requests kept conflicting in the database; try again after `Retry-After` seconds',
+  },
+  [ErrorCode.RateLimitUnavailable]: {
+    status: 503,
+    when: 'The shared rate-limit store (Redis) cannot be reached and this limit fails closed (by default the failed-password budget: login, the password asked to delete an account); try again after `Retry-After` seconds',
   },
   [ErrorCode.ShuttingDown]: {
     status: 503,

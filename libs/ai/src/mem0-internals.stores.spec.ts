@@ -7,7 +7,7 @@ import type { Memory } from 'mem0ai/oss';
 
 import { buildMem0Config } from './mem0-config';
 import { countMemories, deleteMemory, eraseUser } from './mem0-internals';
-import { QdrantClientDouble } from './vector-store/qdrant-double';
+import { QdrantClientDouble } from '../../../test/support/qdrant-double';
 
 /**
  * What mem0-internals.ts does behind Mem0's public API (count, delete with history, erase a user

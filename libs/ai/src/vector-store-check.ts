@@ -1,17 +1,9 @@
-import { dirname } from 'node:path';
-
 import { COLLECTION_NAME, SQL_PROVIDER } from './mem0-config';
 import { openVectorStore } from './mem0-instance';
 import { SQLITE_VEC_PROVIDER } from './vector-store/register';
 import { isSized } from './vector-store/stored-dimension';
 
 type Json = Record<string, unknown>;
-
-/** Mem0 loads the client of these stores on first use; an optional peer it does not install. */
-const CLIENT_PACKAGES: Record<string, string> = {
-  qdrant: '@qdrant/js-client-rest',
-  pgvector: 'pg',
-};
 
 /**
  * The project's own stores, which tell the size of what they hold (storedDimension) and open
@@ -27,21 +19,14 @@ export class VectorStoreStartError extends Error {
 }
 
 /**
- * Checks, before Mem0 is made, what would otherwise surface later as failed memory calls: the
- * store's client package is installed, and each collection (memories, then entities) holds no
- * vectors of another size than the embedder makes.
+ * Checks, before Mem0 is made, what would otherwise surface later as failed memory calls: each
+ * collection (memories, then entities) holds no vectors of another size than the embedder makes.
+ * (The clients of Mem0's Qdrant and pgvector stores, optional peers of mem0ai, are dependencies
+ * of this project.)
  */
 export async function checkVectorStore(mem0Config: Json, embeddingModel: string): Promise<void> {
   const { provider, config } = mem0Config.vectorStore as { provider: string; config: Json };
-  const name = provider.toLowerCase();
-  const client = CLIENT_PACKAGES[name];
-  if (client !== undefined && !installed(client)) {
-    throw new VectorStoreStartError(
-      `The ${name} vector store needs the npm package ${client}, which is not installed: ` +
-        `npm install ${client}`,
-    );
-  }
-  if (!SIZED_PROVIDERS.includes(name)) return;
+  if (!SIZED_PROVIDERS.includes(provider.toLowerCase())) return;
   const dimension = Number(config.dimension);
   const collection = collectionOf(config);
   for (const collectionName of [collection, `${collection}_entities`]) {
@@ -79,13 +64,4 @@ export async function closeStore(store: object): Promise<void> {
 /** The configured collection (a MEM0_CONFIG_PATH may rename it); entities are `<it>_entities`. */
 export function collectionOf(config: Json): string {
   return typeof config.collectionName === 'string' ? config.collectionName : COLLECTION_NAME;
-}
-
-function installed(name: string): boolean {
-  try {
-    require.resolve(name, { paths: [dirname(require.resolve('mem0ai/oss'))] });
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -3,7 +3,7 @@
 # Debian (glibc) base on purpose: better-sqlite3 and sqlite-vec have no musl/Alpine builds.
 
 # ---- build: compile better-sqlite3 and the TypeScript, then drop dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 
 # node-gyp needs these to compile better-sqlite3 when no prebuilt binary can be downloaded.
 RUN apt-get update \
@@ -15,18 +15,16 @@ WORKDIR /app
 ENV SCARF_ANALYTICS=false
 
 COPY package.json package-lock.json .npmrc ./
-# The npm bundled with node:20 (10.x) does not know package.json "allowScripts", so install with
-# every install script off and then run the one we allow (better-sqlite3), exactly as `npm ci`
-# with npm 11 and the committed .npmrc does.
-RUN npm ci --no-audit --no-fund --ignore-scripts \
-  && npm rebuild better-sqlite3
+# The npm bundled with Node 24 (11.19 with 24.22) honours package.json "allowScripts" with the
+# committed .npmrc (strict-allow-scripts): only better-sqlite3's install script runs.
+RUN npm ci --no-audit --no-fund
 
 COPY . .
 RUN npm run build \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime: just node_modules, the compiled app and package.json ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 
 ENV NODE_ENV=production \
     DATA_DIR=/data \

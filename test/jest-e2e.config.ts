@@ -1,3 +1,6 @@
+/** @jest-config-loader ts-node */
+// Node >= 22.18 strips TypeScript itself, so without the docblock Jest loads this file as ESM and
+// the extensionless `../jest.config` import fails; ts-node loads it as CommonJS on every Node.
 import type { Config } from 'jest';
 
 import { moduleNameMapper, transform } from '../jest.config';

@@ -1,15 +1,15 @@
 import { AppConfig } from '@app/config';
 import { join } from 'node:path';
 
-import { SQLITE_VEC_PROVIDER } from './vector-store/register';
+import { SQL_PROVIDER, SQLITE_VEC_PROVIDER } from './vector-store/register';
 
 type Json = Record<string, unknown>;
 
 /**
  * Mem0's configuration, built from the environment: embedder and extraction LLM through the same
- * OpenAI-compatible endpoint, every store under DATA_DIR/mem0 (vectors in the project's sqlite-vec
- * store), then MEM0_CONFIG_PATH merged over it (e.g. a Qdrant or pgvector vector store, a
- * reranker). Choosing another vector store drops the embedded store's file settings.
+ * OpenAI-compatible endpoint, the stores where the app's database is (see defaultStores), then
+ * MEM0_CONFIG_PATH merged over it (e.g. a Qdrant or pgvector vector store, a reranker). Choosing
+ * another vector store drops the default store's file or connection settings.
  */
 export function buildMem0Config(config: AppConfig): Json {
   const { apiKey, baseUrl, model, embeddingModel, embeddingDims, timeoutMs } = config.openai;
@@ -22,14 +22,18 @@ export function buildMem0Config(config: AppConfig): Json {
       config: { ...endpoint, model: embeddingModel, embeddingDims },
     },
     llm: { provider: 'openai', config: { ...endpoint, model, timeout: timeoutMs } },
-    vectorStore: {
-      provider: SQLITE_VEC_PROVIDER,
-      config: { collectionName: 'memories', dimension: embeddingDims },
-    },
-    historyStore: { provider: 'sqlite', config: { historyDbPath: join(dir, 'history.db') } },
+    ...defaultStores(config, dir),
   };
   const merged = deepMerge(built, config.mem0.overrides);
   const vectorStore = merged.vectorStore as { provider: string; config: Json };
+  const historyStore = merged.historyStore as { provider: string; config: Json };
+  const url = config.database.url;
+  if (vectorStore.provider.toLowerCase() === SQL_PROVIDER) {
+    vectorStore.config = { url, ...vectorStore.config };
+  }
+  if (historyStore.provider.toLowerCase() === SQL_PROVIDER) {
+    historyStore.config = { url, ...historyStore.config };
+  }
   if (vectorStore.provider.toLowerCase() === SQLITE_VEC_PROVIDER) {
     vectorStore.config = {
       dbPath: join(dir, 'vectors.db'),
@@ -43,6 +47,26 @@ export function buildMem0Config(config: AppConfig): Json {
     };
   }
   return merged;
+}
+
+/**
+ * On a MySQL/MariaDB app database, Mem0's vectors, entities and history live in that database
+ * (the `sql` stores, tables made by the migrations), so that every replica shares them; on
+ * SQLite, in files under DATA_DIR/mem0. The connection URL is added after the merge, and only
+ * for the `sql` providers.
+ */
+function defaultStores(config: AppConfig, dir: string): Json {
+  const collection = { collectionName: 'memories', dimension: config.openai.embeddingDims };
+  if (config.database.kind !== 'sqlite') {
+    return {
+      vectorStore: { provider: SQL_PROVIDER, config: collection },
+      historyStore: { provider: SQL_PROVIDER, config: {} },
+    };
+  }
+  return {
+    vectorStore: { provider: SQLITE_VEC_PROVIDER, config: collection },
+    historyStore: { provider: 'sqlite', config: { historyDbPath: join(dir, 'history.db') } },
+  };
 }
 
 /** Objects merge key by key; anything else in `over` replaces what `base` had. */

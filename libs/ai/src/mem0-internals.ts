@@ -343,7 +343,8 @@ function historyStore(
   throw new Error('This mem0 history store cannot be erased');
 }
 
-async function purgeHistory(memory: Memory, memoryIds: string[]): Promise<void> {
+/** Deletes the history rows of these memories (which keep their texts). */
+export async function purgeHistory(memory: Memory, memoryIds: string[]): Promise<void> {
   const store = historyStore(memory);
   if (store?.kind === 'sqlite') {
     const remove = store.sql.prepare('DELETE FROM memory_history WHERE memory_id = ?');

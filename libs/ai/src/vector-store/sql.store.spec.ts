@@ -49,6 +49,16 @@ const unit = (i: number) => Array.from({ length: DIM }, (_, j) => (j === i % DIM
     await expect(store.initialize()).rejects.toThrow(/mem0_vectors.*missing.*migrations/);
   });
 
+  it('answers calls made while initialize() is still running, once it is done', async () => {
+    const store = open();
+    const started = store.initialize();
+    // mem0 hands the store out as soon as it has made it.
+    const listed = store.list({ user_id: USER }, 5);
+    await started;
+    expect(await listed).toEqual([[], 0]);
+    await expect(open().list({ user_id: USER })).rejects.toThrow(/initialize\(\) was not called/);
+  });
+
   it('reports the stored dimension, refuses another, and re-embeds through deleteCol', async () => {
     const collectionName = uniqueCollection('dims');
     const first = open({ collectionName });

@@ -22,6 +22,8 @@ export interface SqlVectorStoreConfig {
 }
 
 type Payload = Record<string, unknown>;
+/** The lengths of the words InnoDB's FULLTEXT parser indexes (server settings). */
+type TokenSize = { min: number; max: number };
 
 /** The tables (libs/database migration 1764800000000-mem0-sql-stores); this store never makes them. */
 export const SQL_VECTOR_TABLES = { vectors: 'mem0_vectors', meta: 'mem0_store_meta' } as const;
@@ -53,8 +55,12 @@ export class SqlVectorStore {
   private readonly url: string;
   private readonly pool: Pool;
   private closed = false;
-  /** The server's FULLTEXT token lengths, read by initialize(). */
-  private tokenSize?: { min: number; max: number };
+  /**
+   * initialize()'s checks, resolving to the server's FULLTEXT token lengths. Every call waits for
+   * them: mem0 hands the store out (to the entity linking, to mem0-internals) as soon as it has
+   * made it, before initialize() has finished.
+   */
+  private started?: Promise<TokenSize>;
 
   constructor(config: SqlVectorStoreConfig) {
     this.collection = config.collectionName ?? 'memories';
@@ -71,6 +77,11 @@ export class SqlVectorStore {
    * dimension; creates nothing (schema changes go through migrations on MySQL).
    */
   async initialize(): Promise<void> {
+    this.started = this.verify();
+    await this.started;
+  }
+
+  private async verify(): Promise<TokenSize> {
     const [tables] = await this.pool.query<RowDataPacket[]>(
       `SELECT TABLE_NAME AS name FROM information_schema.TABLES
        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)`,
@@ -93,7 +104,7 @@ export class SqlVectorStore {
     const [[sizes]] = await this.pool.query<RowDataPacket[]>(
       'SELECT @@innodb_ft_min_token_size AS min, @@innodb_ft_max_token_size AS max',
     );
-    this.tokenSize = { min: Number(sizes.min), max: Number(sizes.max) };
+    return { min: Number(sizes.min), max: Number(sizes.max) };
   }
 
   /** The dimension of the vectors the collection holds; undefined while it is empty. */
@@ -107,21 +118,23 @@ export class SqlVectorStore {
 
   /** Rows under an id that exists already are replaced, and move to the end of the order. */
   async insert(vectors: number[][], ids: string[], payloads: Payload[]): Promise<void> {
-    this.ready();
+    await this.ready();
     const rows = vectors.map((vector, i) => this.rowValues(ids[i], vector, payloads[i] ?? {}));
     for (let first = 0; first < rows.length; first += INSERT_BATCH) {
       const batch = rows.slice(first, first + INSERT_BATCH);
+      // A prepared statement: the vectors travel as bytes, not as hexadecimal SQL text.
       await retryingDeadlocks(() =>
-        this.pool.query(
-          `REPLACE INTO ${T} (collection, owner, id, vector, payload, tokens, keywords) VALUES ?`,
-          [batch],
+        this.pool.execute(
+          `REPLACE INTO ${T} (collection, owner, id, vector, payload, tokens, keywords)
+           VALUES ${batch.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          batch.flat(),
         ),
       );
     }
   }
 
   async search(query: number[], topK = 10, filters?: Filters): Promise<VectorStoreResult[]> {
-    this.ready();
+    await this.ready();
     this.checked(query, 'Query');
     const { owner, rest } = splitOwner(filters);
     if (owner !== undefined && rest === undefined) {
@@ -168,7 +181,7 @@ export class SqlVectorStore {
     topK = 10,
     filters?: Filters,
   ): Promise<VectorStoreResult[] | null> {
-    const size = this.ready();
+    const size = await this.ready();
     const terms = tokenize(query);
     if (terms.length === 0) return [];
     const { owner, rest } = splitOwner(filters);
@@ -208,7 +221,7 @@ export class SqlVectorStore {
   }
 
   async get(vectorId: string): Promise<VectorStoreResult | null> {
-    this.ready();
+    await this.ready();
     const [rows] = await this.pool.execute<ItemRow[]>(
       `SELECT seq, id, payload FROM ${T} WHERE collection = ? AND id = ?`,
       [this.collection, vectorId],
@@ -218,7 +231,7 @@ export class SqlVectorStore {
 
   /** Replaces the vector and payload of an existing row, in its place; a missing id changes nothing. */
   async update(vectorId: string, vector: number[], payload: Payload): Promise<void> {
-    this.ready();
+    await this.ready();
     const [, owner, , blob, json, tokens, keywords] = this.rowValues(vectorId, vector, payload);
     await retryingDeadlocks(() =>
       this.pool.execute(
@@ -230,7 +243,7 @@ export class SqlVectorStore {
   }
 
   async delete(vectorId: string): Promise<void> {
-    this.ready();
+    await this.ready();
     await retryingDeadlocks(() =>
       this.pool.execute(`DELETE FROM ${T} WHERE collection = ? AND id = ?`, [
         this.collection,
@@ -256,7 +269,7 @@ export class SqlVectorStore {
 
   /** Rows in insertion order, at most `topK`, with the number of rows that match. */
   async list(filters?: Filters, topK = 100): Promise<[VectorStoreResult[], number]> {
-    this.ready();
+    await this.ready();
     const { owner, rest } = splitOwner(filters);
     const limit = Math.max(0, Math.floor(topK));
     if (owner !== undefined && rest === undefined) {
@@ -316,10 +329,10 @@ export class SqlVectorStore {
         );
   }
 
-  private ready(): { min: number; max: number } {
+  private async ready(): Promise<TokenSize> {
     if (this.closed) throw new Error('sql vector store: closed');
-    if (!this.tokenSize) throw new Error('sql vector store: initialize() was not called');
-    return this.tokenSize;
+    if (!this.started) throw new Error('sql vector store: initialize() was not called');
+    return this.started;
   }
 
   /** The columns of a row: collection, owner, id, vector, payload, tokens, keywords. */

@@ -59,6 +59,7 @@ interface Private {
     embedBatch: (texts: string[], action?: string) => Promise<number[][]>;
   };
   vectorStore: Record<'list' | 'delete' | 'purgeDeleted', unknown>;
+  _entityStore?: unknown;
   getEntityStore(): Promise<{
     list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
     delete: unknown;
@@ -323,7 +324,10 @@ describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVers
     it('builds the SQL vector store, entity store and history', async () => {
       await learn(carol, facts('Carol Weber lives in Graz.'));
       expect(internals(memory).vectorStore).toBeInstanceOf(SqlVectorStore);
-      expect(await internals(memory).getEntityStore()).toBeInstanceOf(SqlVectorStore);
+      const entities = await internals(memory).getEntityStore();
+      expect(entities).toBeInstanceOf(SqlVectorStore);
+      // closeStores finds the entity store there once Mem0 has made it.
+      expect(internals(memory)._entityStore).toBe(entities);
       expect(history()).toBeInstanceOf(SqlHistoryManager);
     });
 

@@ -185,7 +185,8 @@ function insertUsers(dbPath: string, count: number): string[] {
 async function seed(ctx: ScenarioContext, scales: Scale[], userIds: string[]): Promise<void> {
   const largest = Math.max(...scales.map((s) => s.users));
   const random = rng(42);
-  ctx.log(`seeding ${largest * PER_USER} memories into ${scales.length * 2} stores`);
+  const stores = scales.flatMap((s) => [s.memory, s.project, s.sql]).filter(Boolean).length;
+  ctx.log(`seeding ${largest * PER_USER} memories into ${stores} stores`);
   for (let first = 0; first < largest; first += BATCH_USERS) {
     const vectors: number[][] = [];
     const ids: string[] = [];

@@ -177,25 +177,25 @@ export class SqlVectorStore {
     if (terms.length === 0) return [];
     const { owner, rest } = splitOwner(filters);
     const unique = [...new Set(terms)];
-    const indexable = unique.every(
-      (term) => /^[\p{L}\p{N}_]+$/u.test(term) && [...term].length >= size.min,
-    );
+    const indexable = unique.every((term) => {
+      const length = [...term].length;
+      return /^[\p{L}\p{N}_]+$/u.test(term) && length >= size.min && length <= size.max;
+    });
     let candidates: ItemRow[];
     let scope: { total: number; avgTokens: number };
     if (rest === undefined && owner !== undefined && indexable) {
-      const words = unique.filter((term) => [...term].length <= size.max);
       const [[stats]] = await this.pool.execute<RowDataPacket[]>(
         `SELECT COUNT(*) AS total, AVG(tokens) AS avgTokens FROM ${T}
          WHERE collection = ? AND owner = ?`,
         [this.collection, owner],
       );
       scope = { total: Number(stats.total), avgTokens: Number(stats.avgTokens ?? 0) };
-      if (words.length === 0 || scope.total === 0) return [];
+      if (scope.total === 0) return [];
       [candidates] = await this.pool.execute<ItemRow[]>(
         `SELECT seq, id, payload, tokens FROM ${T}
          WHERE MATCH (keywords) AGAINST (? IN BOOLEAN MODE) AND collection = ? AND owner = ?
          ORDER BY seq`,
-        [`+${this.scopeToken(owner)} +(${words.join(' ')})`, this.collection, owner],
+        [`+${this.scopeToken(owner)} +(${unique.join(' ')})`, this.collection, owner],
       );
     } else {
       const [rows] = await this.scope<ItemRow>('seq, id, payload, tokens', owner);
@@ -320,10 +320,19 @@ export class SqlVectorStore {
         );
   }
 
+  /**
+   * initialize()'s result; checked again after a failure (the database down at start-up), since
+   * mem0 keeps an entity store whose initialize() failed and goes on calling it.
+   */
   private async ready(): Promise<TokenSize> {
     if (this.closed) throw new Error('sql vector store: closed');
     if (!this.started) throw new Error('sql vector store: initialize() was not called');
-    return this.started;
+    try {
+      return await this.started;
+    } catch {
+      this.started = this.verify();
+      return this.started;
+    }
   }
 
   /** The columns of a row: collection, owner, id, vector, payload, tokens, keywords. */

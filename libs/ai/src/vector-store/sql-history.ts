@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 
 import { inTransaction, mysqlUrl, releasePool, retryingDeadlocks, takePool } from './sql-pool';
@@ -109,7 +109,8 @@ export class SqlHistoryManager {
 
   /**
    * Stores the messages under the scope and keeps only its newest ten, as SQLiteManager does. The
-   * scope's `user_id=` part is kept in a column of its own, for erasure.
+   * scope's `user_id=` part is kept in a column of its own, for erasure. Saves of one scope take
+   * turns (a named lock): two at once would each count the newest ten without the other's rows.
    */
   async saveMessages(
     messages: { role: string; content: string; name?: string }[],
@@ -127,26 +128,31 @@ export class SqlHistoryManager {
       m.name ?? null,
       now,
     ]);
+    const lock = `mem0_messages:${createHash('sha1').update(sessionScope).digest('hex')}`;
     await retryingDeadlocks(() =>
-      inTransaction(this.live(), async (connection) => {
-        await connection.query(
-          `INSERT INTO ${M} (id, session_scope, owner, role, content, name, created_at) VALUES ?`,
-          [rows],
-        );
-        // The newest ten by time, the later insert first on a tie; everything older goes.
-        const [kept] = await connection.execute<RowDataPacket[]>(
-          `SELECT seq, created_at FROM ${M} WHERE session_scope = ?
+      inTransaction(
+        this.live(),
+        async (connection) => {
+          await connection.query(
+            `INSERT INTO ${M} (id, session_scope, owner, role, content, name, created_at) VALUES ?`,
+            [rows],
+          );
+          // The newest ten by time, the later insert first on a tie; everything older goes.
+          const [kept] = await connection.execute<RowDataPacket[]>(
+            `SELECT seq, created_at FROM ${M} WHERE session_scope = ?
            ORDER BY created_at DESC, seq DESC LIMIT ${KEPT_MESSAGES - 1}, 1`,
-          [sessionScope],
-        );
-        if (kept.length === 0) return;
-        const { seq, created_at: at } = kept[0] as { seq: number; created_at: string };
-        await connection.execute(
-          `DELETE FROM ${M} WHERE session_scope = ?
+            [sessionScope],
+          );
+          if (kept.length === 0) return;
+          const { seq, created_at: at } = kept[0] as { seq: number; created_at: string };
+          await connection.execute(
+            `DELETE FROM ${M} WHERE session_scope = ?
            AND (created_at < ? OR (created_at = ? AND seq < ?))`,
-          [sessionScope, at, at, seq],
-        );
-      }),
+            [sessionScope, at, at, seq],
+          );
+        },
+        lock,
+      ),
     );
   }
 

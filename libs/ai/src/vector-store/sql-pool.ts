@@ -1,4 +1,4 @@
-import { createPool, type Pool, type PoolConnection } from 'mysql2/promise';
+import { createPool, type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
 
 /** Connections each thread opens to the database for Mem0's stores (vectors, entities, history). */
 const CONNECTION_LIMIT = 4;
@@ -62,21 +62,39 @@ export async function retryingDeadlocks<T>(write: () => Promise<T>): Promise<T> 
   }
 }
 
-/** Runs `work` in a transaction on one connection of the pool. */
+/**
+ * Runs `work` in a transaction on one connection of the pool; with `lock`, under that named lock
+ * (GET_LOCK, server-wide, so across replicas), taken before the transaction begins and released
+ * after it ends: its first read then sees everything the previous holder committed.
+ */
 export async function inTransaction<T>(
   pool: Pool,
   work: (connection: PoolConnection) => Promise<T>,
+  lock?: string,
 ): Promise<T> {
   const connection = await pool.getConnection();
   try {
-    await connection.beginTransaction();
-    const result = await work(connection);
-    await connection.commit();
-    return result;
-  } catch (error) {
-    await connection.rollback().catch(() => undefined);
-    throw error;
+    if (lock !== undefined) {
+      const [[taken]] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS taken', [
+        lock,
+        LOCK_WAIT_SECONDS,
+      ]);
+      if (Number(taken.taken) !== 1) throw new Error(`Lock ${lock} not taken`);
+    }
+    try {
+      await connection.beginTransaction();
+      const result = await work(connection);
+      await connection.commit();
+      return result;
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      throw error;
+    } finally {
+      if (lock !== undefined) await connection.query('SELECT RELEASE_LOCK(?)', [lock]);
+    }
   } finally {
     connection.release();
   }
 }
+
+const LOCK_WAIT_SECONDS = 10;

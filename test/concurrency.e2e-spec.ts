@@ -312,7 +312,7 @@ describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
   it('memory edits racing deletes, searches, lists and a new turn of one user: no 5xx, nothing lost', async () => {
     const u = await registerUser(t, 'memrace');
     const places = ['Lisbon', 'Oslo', 'Graz', 'Cusco', 'Accra', 'Lyon', 'Pune', 'Perth'];
-    const facts = places.map((place, i) => `Fact ${i}: I once lived in ${place}.`);
+    const facts = places.map((place) => `I like ${place}.`);
     expect((await chat(u, { message: facts.join(' ') })).status).toBe(200);
     await jobsDrained(u.id);
     const memories = '/api/v1/memories';
@@ -348,7 +348,7 @@ describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
           .http()
           .post(`${memories}/search`)
           .set(auth)
-          .send({ query: `lived in ${place}` })
+          .send({ query: `I like ${place}` })
           .then((r) => r),
         [200],
       ]),
@@ -360,7 +360,7 @@ describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
           .then((r) => r),
         [200],
       ],
-      [chat(u, { message: 'Fact 9: I now live in Bergen.' }).then((r) => r), [200]],
+      [chat(u, { message: 'I like Bergen.' }).then((r) => r), [200]],
     ];
     const responses = await Promise.all(requests.map(([request]) => request));
     const unexpected = responses.filter((res, i) => !requests[i][1].includes(res.status));
@@ -374,7 +374,7 @@ describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
       await t.http().get(`${memories}/${m.id}/history`).set(auth).expect(404);
     }
     for (const m of kept) expect(byId.get(m.id)).toBe(`${m.memory} Edited.`);
-    expect([...byId.values()]).toContain('Fact 9: I now live in Bergen.');
+    expect([...byId.values()]).toContain('I like Bergen.');
     expect(after).toHaveLength(kept.length + 1);
   });
 

@@ -86,8 +86,11 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
     return (client as { instance(): Promise<Memory> }).instance();
   };
 
-  /** Every text mem0 keeps on disk: history rows, stored messages, vector and entity payloads. */
-  function textsOnDisk(): string[] {
+  /**
+   * Every text mem0 keeps on disk: history rows, stored messages, vector and entity payloads, in
+   * its SQLite files or, on MySQL/MariaDB, in its tables.
+   */
+  async function textsOnDisk(): Promise<string[]> {
     const dir = join(t.config.dataDir, 'mem0');
     const read = (file: string, sql: string) => {
       if (!existsSync(join(dir, file))) return [];
@@ -107,6 +110,21 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
       ...read('vectors.db', 'SELECT payload FROM memories_entities'),
       // The keyword index keeps lowercased words in its pages until they are merged away.
       ...read('vectors.db', 'SELECT lower(CAST(block AS TEXT)) AS block FROM memories_fts_data'),
+      ...(await textsInTables()),
+    ];
+  }
+
+  /** On MySQL/MariaDB: the SQL stores' rows (their FULLTEXT index cannot be read from here). */
+  async function textsInTables(): Promise<string[]> {
+    if (dataSource.options.type === 'better-sqlite3') return [];
+    const read = async (sql: string) =>
+      (await dataSource.query<Record<string, string | null>[]>(sql)).flatMap((row) =>
+        Object.values(row).filter((v): v is string => typeof v === 'string'),
+      );
+    return [
+      ...(await read('SELECT previous_value, new_value FROM mem0_history')),
+      ...(await read('SELECT session_scope, owner, content FROM mem0_messages')),
+      ...(await read('SELECT owner, payload, keywords FROM mem0_vectors')),
     ];
   }
 
@@ -125,7 +143,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
       expect(await memory.get(id)).toBeNull();
       expect(await memory.history(id)).toEqual([]);
     }
-    const leftovers = textsOnDisk().filter(
+    const leftovers = (await textsOnDisk()).filter(
       (text) => text.includes(city.toLowerCase()) || text.includes(city) || text.includes(user.id),
     );
     expect(leftovers).toEqual([]);

@@ -309,6 +309,75 @@ describe.each(TEST_DATABASES)('concurrent requests on $name', (db) => {
     });
   });
 
+  it('memory edits racing deletes, searches, lists and a new turn of one user: no 5xx, nothing lost', async () => {
+    const u = await registerUser(t, 'memrace');
+    const places = ['Lisbon', 'Oslo', 'Graz', 'Cusco', 'Accra', 'Lyon', 'Pune', 'Perth'];
+    const facts = places.map((place) => `I like ${place}.`);
+    expect((await chat(u, { message: facts.join(' ') })).status).toBe(200);
+    await jobsDrained(u.id);
+    const memories = '/api/v1/memories';
+    const listed = async () => {
+      const res = await t.http().get(`${memories}?limit=100`).set(bearer(u.token)).expect(200);
+      return res.body.items as { id: string; memory: string }[];
+    };
+    const before = await listed();
+    expect(before).toHaveLength(facts.length);
+    const doomed = before.filter((_, i) => i % 2 === 0);
+    const kept = before.filter((_, i) => i % 2 === 1);
+    const auth = bearer(u.token);
+    const requests: [Promise<Response>, number[]][] = [
+      ...doomed.map((m): [Promise<Response>, number[]] => [
+        t
+          .http()
+          .delete(`${memories}/${m.id}`)
+          .set(auth)
+          .then((r) => r),
+        [204, 404],
+      ]),
+      ...before.map((m): [Promise<Response>, number[]] => [
+        t
+          .http()
+          .put(`${memories}/${m.id}`)
+          .set(auth)
+          .send({ memory: `${m.memory} Edited.` })
+          .then((r) => r),
+        [200, 404],
+      ]),
+      ...places.map((place): [Promise<Response>, number[]] => [
+        t
+          .http()
+          .post(`${memories}/search`)
+          .set(auth)
+          .send({ query: `I like ${place}` })
+          .then((r) => r),
+        [200],
+      ]),
+      [
+        t
+          .http()
+          .get(memories)
+          .set(auth)
+          .then((r) => r),
+        [200],
+      ],
+      [chat(u, { message: 'I like Bergen.' }).then((r) => r), [200]],
+    ];
+    const responses = await Promise.all(requests.map(([request]) => request));
+    const unexpected = responses.filter((res, i) => !requests[i][1].includes(res.status));
+    expect(unexpected.map((res) => `${res.status} ${JSON.stringify(res.body)}`)).toEqual([]);
+    await jobsDrained(u.id);
+
+    const after = await listed();
+    const byId = new Map(after.map((m) => [m.id, m.memory]));
+    for (const m of doomed) {
+      expect(byId.has(m.id)).toBe(false);
+      await t.http().get(`${memories}/${m.id}/history`).set(auth).expect(404);
+    }
+    for (const m of kept) expect(byId.get(m.id)).toBe(`${m.memory} Edited.`);
+    expect([...byId.values()]).toContain('I like Bergen.');
+    expect(after).toHaveLength(kept.length + 1);
+  });
+
   it('registration of one username from 20 requests at once: one 201, nineteen 409', async () => {
     const username = `same_${Date.now().toString(36)}`;
     const responses = await Promise.all(

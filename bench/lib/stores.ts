@@ -62,3 +62,27 @@ function wrap(
     close,
   };
 }
+
+type SqlStoreClass = new (config: { url: string; collectionName: string; dimension: number }) => {
+  initialize(): Promise<void>;
+  insert: BenchStore['insert'];
+  search: BenchStore['search'];
+  keywordSearch: BenchStore['keywordSearch'];
+  close(): Promise<void>;
+};
+
+/**
+ * The project's SQL store (libs/ai) on a MySQL/MariaDB database whose tables the app's migrations
+ * made, in a collection of its own; null while it does not exist in this checkout.
+ */
+export async function openSqlStore(
+  url: string,
+  collectionName: string,
+): Promise<BenchStore | null> {
+  const file = join(ROOT, 'libs/ai/src/vector-store/sql.store.ts');
+  if (!existsSync(file)) return null;
+  const module = (await import(file)) as { SqlVectorStore: SqlStoreClass };
+  const store = new module.SqlVectorStore({ url, collectionName, dimension: DIMS });
+  await store.initialize();
+  return wrap('sql', store, () => void store.close());
+}

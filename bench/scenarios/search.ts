@@ -10,7 +10,8 @@ import { jsonRequest, runLoad } from '../lib/load';
 import { Row, Scenario, ScenarioContext, ScenarioOutput, round } from '../lib/scenario';
 import { BenchServer, serverEnv, tempDir } from '../lib/server';
 import { summarize, Summary } from '../lib/stats';
-import { BenchStore, openMem0MemoryStore, openProjectStore } from '../lib/stores';
+import { BenchDatabase, freshMariaDb } from '../lib/databases';
+import { BenchStore, openMem0MemoryStore, openProjectStore, openSqlStore } from '../lib/stores';
 import { center, memoryPayload, near, rng, userPhrase } from '../lib/vectors';
 
 const PER_USER = 100;
@@ -23,14 +24,18 @@ interface Scale {
   users: number;
   memory: BenchStore;
   project: BenchStore | null;
+  /** The SQL store on MariaDB (BENCH_DATABASE_URL), when the server answers. */
+  sql: BenchStore | null;
   seedMs: Record<string, number>;
   files: { memory: string; project: string };
 }
 
 /**
  * Scenario 3: search at 10k and 100k memories (100 per user, 1536 dimensions), the store alone for
- * mem0's `memory` store and the project's store side by side, then HTTP /memories/search on the
- * store the server actually uses, with 1k real users.
+ * mem0's `memory` store and the project's stores side by side (sqlite-vec, and the SQL store on a
+ * fresh MariaDB database of BENCH_DATABASE_URL's server), then the SQL store with 1k and 5k
+ * memories per user, then HTTP /memories/search on the store the server actually uses, with 1k
+ * real users.
  */
 export const searchScenario: Scenario = {
   name: 'search',
@@ -58,6 +63,12 @@ export const searchScenario: Scenario = {
     ctx.log(`the server's vector store is ${serverStore}; adding ${users - 1} users`);
     const userIds = insertUsers(join(dataDir, 'chatbot.sqlite'), users);
 
+    const maria = await freshMariaDb('search');
+    if (maria.problem) notes.push(`No SQL store figures: ${maria.problem}`);
+    const sqlUrl = maria.db
+      ? await migrated(maria.db, ctx.upstream.double.baseURL, work)
+      : undefined;
+
     // The largest scale lives in the server's own store file, so that HTTP searches it.
     const sizes = ctx.quick ? [100] : [100, 1000];
     const scales: Scale[] = [];
@@ -72,6 +83,7 @@ export const searchScenario: Scenario = {
         users: size,
         memory: await openMem0MemoryStore(own('memory')),
         project: await openProjectStore(own('sqlite-vec')),
+        sql: sqlUrl ? await openSqlStore(sqlUrl, `memories_${label}`) : null,
         seedMs: {},
         files: { memory: own('memory'), project: own('sqlite-vec') },
       });
@@ -89,7 +101,9 @@ export const searchScenario: Scenario = {
         store[scale.label] = await timeStores(ctx, scale, userIds);
         scale.memory.close();
         scale.project?.close();
+        scale.sql?.close();
       }
+      const perUser = sqlUrl ? await timePerUser(ctx, sqlUrl, userIds) : {};
       const http = await timeHttp(ctx, env, userIds, httpScale.users, serverStore);
       const sizes = Object.fromEntries(
         scales.map((s) => [
@@ -99,6 +113,7 @@ export const searchScenario: Scenario = {
       );
       const rows = [
         ...storeRows(store, scales),
+        ...sqlRows(store, scales, perUser),
         sizeRow(httpScale, sizes[httpScale.label]),
         ...httpRows(http, httpScale.label, serverStore),
       ];
@@ -118,6 +133,7 @@ export const searchScenario: Scenario = {
           seedMs: Object.fromEntries(scales.map((s) => [s.label, s.seedMs])),
           fileMb: sizes,
           store,
+          sqlPerUser: perUser,
           http,
         },
         notes,
@@ -126,7 +142,9 @@ export const searchScenario: Scenario = {
       for (const scale of scales) {
         scale.memory.close();
         scale.project?.close();
+        scale.sql?.close();
       }
+      await maria.db?.drop();
       ctx.upstream.reset();
     }
   },
@@ -167,7 +185,8 @@ function insertUsers(dbPath: string, count: number): string[] {
 async function seed(ctx: ScenarioContext, scales: Scale[], userIds: string[]): Promise<void> {
   const largest = Math.max(...scales.map((s) => s.users));
   const random = rng(42);
-  ctx.log(`seeding ${largest * PER_USER} memories into ${scales.length * 2} stores`);
+  const stores = scales.flatMap((s) => [s.memory, s.project, s.sql]).filter(Boolean).length;
+  ctx.log(`seeding ${largest * PER_USER} memories into ${stores} stores`);
   for (let first = 0; first < largest; first += BATCH_USERS) {
     const vectors: number[][] = [];
     const ids: string[] = [];
@@ -182,7 +201,7 @@ async function seed(ctx: ScenarioContext, scales: Scale[], userIds: string[]): P
     }
     for (const scale of scales) {
       if (first >= scale.users) continue;
-      for (const store of [scale.memory, scale.project]) {
+      for (const store of [scale.memory, scale.project, scale.sql]) {
         if (!store) continue;
         const t0 = performance.now();
         await store.insert(vectors, ids, payloads);
@@ -198,7 +217,7 @@ async function timeStores(ctx: ScenarioContext, scale: Scale, userIds: string[])
   const result: Record<string, Summary> = {};
   const slowSamples = scale.users >= 1000 ? (ctx.quick ? 2 : 3) : 10;
   const fastSamples = ctx.quick ? 100 : 300;
-  for (const store of [scale.project, scale.memory]) {
+  for (const store of [scale.project, scale.sql, scale.memory]) {
     if (!store) continue;
     const samples = store === scale.memory ? slowSamples : fastSamples;
     ctx.log(`  ${store.label} @${scale.label}: ${samples} searches`);
@@ -367,4 +386,100 @@ function httpRows(http: HttpFigures, scale: string, serverStore: string): Row[] 
       pass: http.minusEmbedding.p95 <= 10,
     },
   ];
+}
+
+/** The MariaDB database with the app's tables, made by a server started on it once. */
+async function migrated(db: BenchDatabase, baseUrl: string, work: string): Promise<string> {
+  const env = db.env(join(work, 'sql-data'));
+  const server = await BenchServer.start({
+    ...serverEnv(baseUrl, join(work, 'sql-data')),
+    ...env,
+  });
+  await server.stop();
+  return env.DATABASE_URL;
+}
+
+/** Memories per user where the SQL store is timed beyond the 100 of the main scales. */
+const PER_USER_SIZES = [1000, 5000];
+const PER_USER_USERS = 3;
+
+/**
+ * The SQL store reads all of one user's vectors per search: how that grows with the user's
+ * memories (a few users, each with 1k or 5k), to say where it stops being enough.
+ */
+async function timePerUser(
+  ctx: ScenarioContext,
+  url: string,
+  userIds: string[],
+): Promise<Record<string, Summary>> {
+  const result: Record<string, Summary> = {};
+  const random = rng(11);
+  for (const perUser of ctx.quick ? PER_USER_SIZES.slice(0, 1) : PER_USER_SIZES) {
+    const store = await openSqlStore(url, `memories_per_user_${perUser}`);
+    if (!store) return result;
+    ctx.log(`  sql with ${perUser} memories per user: seeding ${PER_USER_USERS} users`);
+    for (let u = 0; u < PER_USER_USERS; u++) {
+      for (let first = 0; first < perUser; first += 500) {
+        const count = Math.min(500, perUser - first);
+        const c = center(u);
+        await store.insert(
+          Array.from({ length: count }, () => near(c, random)),
+          Array.from({ length: count }, () => randomUUID()),
+          Array.from({ length: count }, (_, k) => memoryPayload(userIds[u], u, first + k, random)),
+        );
+      }
+    }
+    const times: number[] = [];
+    const keyword: number[] = [];
+    for (let i = -3; i < (ctx.quick ? 30 : 100); i++) {
+      const u = Math.abs(i) % PER_USER_USERS;
+      const filters = { user_id: userIds[u] };
+      const t0 = performance.now();
+      await store.search(near(center(u), random, 0.8), TOP_K, filters);
+      const t1 = performance.now();
+      await store.keywordSearch(`${userPhrase(u)} coffee`, TOP_K, filters);
+      if (i < 0) continue;
+      times.push(t1 - t0);
+      keyword.push(performance.now() - t1);
+    }
+    result[`${perUser}`] = summarize(times);
+    result[`${perUser} keywordSearch`] = summarize(keyword);
+    store.close();
+  }
+  return result;
+}
+
+function sqlRows(
+  store: Record<string, Record<string, Summary>>,
+  scales: Scale[],
+  perUser: Record<string, Summary>,
+): Row[] {
+  const rows: Row[] = [];
+  for (const scale of scales) {
+    const sql = store[scale.label].sql;
+    const keyword = store[scale.label]['sql keywordSearch'];
+    if (!sql) continue;
+    rows.push({
+      scenario: 'search',
+      metric: `sql store search p95 @${scale.label} (${scale.users} users, MariaDB)`,
+      value: ms(sql.p95),
+      unit: 'ms',
+      baseline: { label: 'sqlite-vec', value: ms(store[scale.label]['sqlite-vec']?.p95) },
+      target: '≤ 10 ms',
+      pass: sql.p95 <= 10,
+      note: `p50 ${ms(sql.p50)} ms; keywordSearch p50 ${ms(keyword.p50)} / p95 ${ms(keyword.p95)} ms`,
+    });
+  }
+  for (const [size, summary] of Object.entries(perUser)) {
+    if (size.endsWith('keywordSearch')) continue;
+    const keyword = perUser[`${size} keywordSearch`];
+    rows.push({
+      scenario: 'search',
+      metric: `sql store search p95 with ${size} memories per user (MariaDB)`,
+      value: ms(summary.p95),
+      unit: 'ms',
+      note: `p50 ${ms(summary.p50)} ms; keywordSearch p50 ${ms(keyword.p50)} / p95 ${ms(keyword.p95)} ms`,
+    });
+  }
+  return rows;
 }

@@ -49,8 +49,7 @@ export function testEnv(db: TestDatabase, overrides: Env = {}): Env {
     THROTTLE_MEMORY_PER_MINUTE: '0',
     THROTTLE_SESSIONS_PER_HOUR: '0',
     SUMMARY_MIN_INTERVAL_SECONDS: '0',
-    // VECTOR_STORE's default on MySQL/MariaDB is the SQL store, which is not in this tree yet.
-    ...(db.url ? { DATABASE_URL: db.url, VECTOR_STORE: 'sqlite-vec' } : {}),
+    ...(db.url ? { DATABASE_URL: db.url } : {}),
     ...overrides,
   };
 }

@@ -117,6 +117,46 @@ describe('buildMem0Config', () => {
     });
   });
 
+  it('keeps vectors, entities and history in the app database on MySQL/MariaDB', () => {
+    const url = 'mariadb://app:secret@db.internal:3306/chatbot';
+    const config = buildMem0Config(loadConfig({ ...base, DATABASE_URL: url }));
+    expect(config.vectorStore).toEqual({
+      provider: 'sql',
+      config: { url, collectionName: 'memories', dimension: 768 },
+    });
+    expect(config.historyStore).toEqual({ provider: 'sql', config: { url } });
+  });
+
+  it('keeps the history in the database when another vector store is chosen, without its url', () => {
+    const on = loadConfig({
+      ...base,
+      DATABASE_URL: 'mysql://app:secret@db.internal:3306/chatbot',
+      VECTOR_STORE: 'qdrant',
+      QDRANT_URL: 'http://qdrant:6333',
+    });
+    expect(buildMem0Config(on).historyStore).toEqual({
+      provider: 'sql',
+      config: { url: 'mysql://app:secret@db.internal:3306/chatbot' },
+    });
+    // The same through MEM0_CONFIG_PATH.
+    const file = join(dataDir, 'qdrant-on-mysql.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        vectorStore: { provider: 'qdrant', config: { url: 'http://qdrant:6333' } },
+      }),
+    );
+    const url = 'mysql://app:secret@db.internal:3306/chatbot';
+    const config = buildMem0Config(
+      loadConfig({ ...base, DATABASE_URL: url, MEM0_CONFIG_PATH: file }),
+    );
+    expect(config.vectorStore).toEqual({
+      provider: 'qdrant',
+      config: { collectionName: 'memories', dimension: 768, url: 'http://qdrant:6333' },
+    });
+    expect(config.historyStore).toEqual({ provider: 'sql', config: { url } });
+  });
+
   it('refuses a MEM0_CONFIG_PATH that is not a JSON object', () => {
     const file = join(dataDir, 'broken.json');
     writeFileSync(file, '[1, 2');

@@ -1,21 +1,21 @@
 import { AppConfig } from '@app/config';
 import { join } from 'node:path';
 
-import { SQLITE_VEC_PROVIDER } from './vector-store/register';
+import { SQL_PROVIDER, SQLITE_VEC_PROVIDER } from './vector-store/register';
 
 type Json = Record<string, unknown>;
 
-/** The provider name of the vector store in the app's own MySQL/MariaDB database. */
-export const SQL_PROVIDER = 'sql';
+export { SQL_PROVIDER };
 
 /** The collection Mem0 keeps memories in; its entities go to `memories_entities`. */
 export const COLLECTION_NAME = 'memories';
 
 /**
  * Mem0's configuration, built from the environment: embedder and extraction LLM through the same
- * OpenAI-compatible endpoint, the vector store VECTOR_STORE names, the history under
- * DATA_DIR/mem0, then MEM0_CONFIG_PATH merged over it (e.g. a reranker). The embedded store's
- * file settings are added only when the merged provider is still `sqlite-vec`.
+ * OpenAI-compatible endpoint, the vector store VECTOR_STORE names, the history where the app's
+ * database is (historySection), then MEM0_CONFIG_PATH merged over it (e.g. a reranker). The
+ * connection URL of the `sql` providers and the embedded store's file settings are added after
+ * the merge, only to the providers that use them.
  */
 export function buildMem0Config(config: AppConfig): Json {
   const { apiKey, baseUrl, model, embeddingModel, embeddingDims, timeoutMs } = config.openai;
@@ -29,10 +29,18 @@ export function buildMem0Config(config: AppConfig): Json {
     },
     llm: { provider: 'openai', config: { ...endpoint, model, timeout: timeoutMs } },
     vectorStore: vectorStoreSection(config),
-    historyStore: { provider: 'sqlite', config: { historyDbPath: join(dir, 'history.db') } },
+    historyStore: historySection(config, dir),
   };
   const merged = deepMerge(built, config.mem0.overrides);
   const vectorStore = merged.vectorStore as { provider: string; config: Json };
+  const historyStore = merged.historyStore as { provider: string; config: Json };
+  const url = config.database.url;
+  if (vectorStore.provider.toLowerCase() === SQL_PROVIDER) {
+    vectorStore.config = { url, ...vectorStore.config };
+  }
+  if (historyStore.provider.toLowerCase() === SQL_PROVIDER) {
+    historyStore.config = { url, ...historyStore.config };
+  }
   if (vectorStore.provider.toLowerCase() === SQLITE_VEC_PROVIDER) {
     vectorStore.config = {
       dbPath: join(dir, 'vectors.db'),
@@ -59,7 +67,7 @@ function vectorStoreSection(config: AppConfig): Json {
   const { qdrant, pgvector } = config.memory;
   switch (config.memory.vectorStore) {
     case 'sql':
-      return { provider: SQL_PROVIDER, config: { url: config.database.url, ...collection } };
+      return { provider: SQL_PROVIDER, config: collection };
     case 'qdrant':
       return {
         provider: 'qdrant',
@@ -77,6 +85,17 @@ function vectorStoreSection(config: AppConfig): Json {
     default:
       return { provider: SQLITE_VEC_PROVIDER, config: collection };
   }
+}
+
+/**
+ * Mem0's history (every change of a memory, and the raw turns it keeps) lives where the app's
+ * data does, whatever the vector store: in the MySQL/MariaDB database (the `sql` history, tables
+ * made by the migrations), so that every replica shares it, or in a file under DATA_DIR/mem0.
+ */
+function historySection(config: AppConfig, dir: string): Json {
+  return config.database.kind === 'sqlite'
+    ? { provider: 'sqlite', config: { historyDbPath: join(dir, 'history.db') } }
+    : { provider: SQL_PROVIDER, config: {} };
 }
 
 /** Objects merge key by key; anything else in `over` replaces what `base` had. */

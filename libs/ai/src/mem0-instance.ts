@@ -7,7 +7,7 @@ import {
   shareNlpParses,
   tuneHistoryFile,
 } from './mem0-internals';
-import { registerSqliteVecStore } from './vector-store/register';
+import { registerSqliteVecStore, registerSqlStores } from './vector-store/register';
 
 type Json = Record<string, unknown>;
 
@@ -15,11 +15,13 @@ type Json = Record<string, unknown>;
 async function loadMem0(): Promise<typeof Mem0> {
   const mem0 = await import('mem0ai/oss');
   registerSqliteVecStore(mem0);
+  registerSqlStores(mem0);
   return mem0;
 }
 
 /**
- * A Mem0 instance on the given configuration, with the project's sqlite-vec store registered,
+ * A Mem0 instance on the given configuration, with the project's stores registered (sqlite-vec,
+ * and the SQL vector store and history on MySQL/MariaDB),
  * Mem0's SQLite history file tuned, its extraction capped, its embedding requests batched and its
  * NLP parse of a text shared by the two passes that make it.
  * Loads mem0ai on first use: its telemetry settings must be in the environment before that (the

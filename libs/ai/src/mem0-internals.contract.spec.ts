@@ -1,6 +1,6 @@
 import { loadConfig } from '@app/config';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { withFactCap } from './fact-cap';
 import { buildMem0Config } from './mem0-config';
 import {
   capExtractedFacts,
+  closeStores,
   countMemories,
   deleteMemory,
   eraseUser,
@@ -17,7 +18,14 @@ import {
   searchEntities,
   tuneHistoryFile,
 } from './mem0-internals';
-import { registerSqliteVecStore } from './vector-store/register';
+import {
+  migrateSqlTestDatabase,
+  SQL_TEST_URL,
+  uniqueCollection,
+} from '../../../test/support/sql-stores';
+import { registerSqliteVecStore, registerSqlStores } from './vector-store/register';
+import { SqlHistoryManager } from './vector-store/sql-history';
+import { SqlVectorStore } from './vector-store/sql.store';
 
 /**
  * The contract between mem0-internals.ts and the installed mem0ai: the private fields, tables
@@ -51,6 +59,7 @@ interface Private {
     embedBatch: (texts: string[], action?: string) => Promise<number[][]>;
   };
   vectorStore: Record<'list' | 'delete' | 'purgeDeleted', unknown>;
+  _entityStore?: unknown;
   getEntityStore(): Promise<{
     list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
     delete: unknown;
@@ -63,8 +72,14 @@ process.env.MEM0_DIR = join(dir, 'home');
 
 let instances = 0;
 
-/** A Memory on the project's configuration (fresh files each time), as createMem0 builds it. */
-async function createMemory(overrides: Record<string, unknown> = {}): Promise<Memory> {
+/**
+ * A Memory on the project's configuration (fresh files each time), as createMem0 builds it; on
+ * `databaseUrl` (MySQL/MariaDB) its stores are the SQL ones, in a collection of its own.
+ */
+async function createMemory(
+  overrides: Record<string, unknown> = {},
+  databaseUrl?: string,
+): Promise<Memory> {
   const config = loadConfig({
     DATA_DIR: join(dir, `instance-${++instances}`),
     JWT_SECRET: 'k'.repeat(32),
@@ -72,10 +87,17 @@ async function createMemory(overrides: Record<string, unknown> = {}): Promise<Me
     // Nothing listens here: a call that reached the network would fail the test.
     OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
     EMBEDDING_DIMS: String(DIMS),
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   });
   const mem0 = await import('mem0ai/oss');
   registerSqliteVecStore(mem0);
-  return new mem0.Memory({ ...buildMem0Config(config), ...overrides });
+  registerSqlStores(mem0);
+  const built = buildMem0Config(config);
+  if (databaseUrl) {
+    (built.vectorStore as { config: Record<string, unknown> }).config.collectionName =
+      uniqueCollection('contract');
+  }
+  return new mem0.Memory({ ...built, ...overrides });
 }
 
 const internals = (memory: Memory) => memory as unknown as Private;
@@ -271,6 +293,76 @@ describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVers
       expect(historyRows(bob)).toHaveLength(1);
       expect(scopes()).toContain(`user_id=${BOB}`);
       expect((await entityRows(BOB)).length).toBeGreaterThan(0);
+    });
+  });
+
+  // The same contract on MySQL/MariaDB, where the stores are the project's SQL ones (CI runs it).
+  (SQL_TEST_URL ? describe : describe.skip)('with the SQL stores (TEST_DATABASE_URL)', () => {
+    let memory: Memory;
+    let learn: ReturnType<typeof withStandIns>;
+    // Ids of this run only: the database is shared with other runs and spec files.
+    const [carol, dave] = [randomUUID(), randomUUID()];
+
+    beforeAll(async () => {
+      await migrateSqlTestDatabase(SQL_TEST_URL!);
+      memory = await createMemory({}, SQL_TEST_URL);
+      learn = withStandIns(memory);
+    }, 120_000);
+    afterAll(async () => {
+      await (internals(memory).vectorStore as unknown as SqlVectorStore).deleteCol();
+      await ((await internals(memory).getEntityStore()) as unknown as SqlVectorStore).deleteCol();
+      await closeStores(memory);
+    });
+
+    const history = () => internals(memory).db as unknown as SqlHistoryManager;
+    const historyRows = async (memoryIds: string[]) =>
+      (await Promise.all(memoryIds.map((id) => history().getHistory(id)))).flat();
+    const messages = (userId: string) => history().getLastMessages(`user_id=${userId}`, 100);
+    const entityRows = async (userId: string) =>
+      (await (await internals(memory).getEntityStore()).list({ user_id: userId }, 100))[0];
+
+    it('builds the SQL vector store, entity store and history', async () => {
+      await learn(carol, facts('Carol Weber lives in Graz.'));
+      expect(internals(memory).vectorStore).toBeInstanceOf(SqlVectorStore);
+      const entities = await internals(memory).getEntityStore();
+      expect(entities).toBeInstanceOf(SqlVectorStore);
+      // closeStores finds the entity store there once Mem0 has made it.
+      expect(internals(memory)._entityStore).toBe(entities);
+      expect(history()).toBeInstanceOf(SqlHistoryManager);
+    });
+
+    it('keeps history by memory id, raw messages by user scope, entities by user', async () => {
+      await learn(carol, facts('Carol Weber works at Acme Shipping.'));
+      await learn(dave, facts('Dave Moreno lives in Cusco.'));
+      const carols = await ids(memory, carol);
+      expect(carols).toHaveLength(2);
+      expect(await historyRows(carols)).toHaveLength(2);
+      expect((await memory.history(carols[0]))[0]).toMatchObject({ action: 'ADD' });
+      expect((await messages(carol)).length).toBeGreaterThan(0);
+      expect((await entityRows(carol)).length).toBeGreaterThan(0);
+      expect(await countMemories(memory, carol, 10)).toBe(2);
+    });
+
+    it('deletes a memory with its history', async () => {
+      const [first] = await ids(memory, carol);
+      await deleteMemory(memory, first);
+      expect(await memory.get(first)).toBeNull();
+      expect(await historyRows([first])).toEqual([]);
+    });
+
+    it('erases a user from every store, and nobody else', async () => {
+      const carols = await ids(memory, carol);
+      const daves = await ids(memory, dave);
+      expect(await eraseUser(memory, carol)).toBe(carols.length);
+      expect(await ids(memory, carol)).toEqual([]);
+      expect(await historyRows(carols)).toEqual([]);
+      expect(await messages(carol)).toEqual([]);
+      expect(await entityRows(carol)).toEqual([]);
+
+      expect(await ids(memory, dave)).toEqual(daves);
+      expect(await historyRows(daves)).toHaveLength(1);
+      expect((await messages(dave)).length).toBeGreaterThan(0);
+      expect((await entityRows(dave)).length).toBeGreaterThan(0);
     });
   });
 

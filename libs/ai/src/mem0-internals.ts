@@ -12,12 +12,14 @@ import { currentFactCap, keepFirstFacts } from './fact-cap';
  * it imports nothing through the @app aliases.
  */
 interface Mem0Private {
-  /** The history store: SQLiteManager, MemoryHistoryManager or DummyHistoryManager. */
+  /** The history store: SQLiteManager, SqlHistoryManager, MemoryHistoryManager or DummyHistoryManager. */
   db: unknown;
   llm: { generateResponse: (...args: never[]) => unknown };
   embedder: Embedder;
   vectorStore: Mem0VectorStore;
   getEntityStore(): Promise<Mem0VectorStore>;
+  /** Set once getEntityStore() has made the entity store. */
+  _entityStore?: Mem0VectorStore;
   /** Runs Mem0's (unexported) `extractEntities(text)`, then embeds and stores each entity. */
   _linkEntitiesForMemory(
     this: EntityLinker,
@@ -38,8 +40,15 @@ interface EntityLinker {
 interface Mem0VectorStore {
   list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
   delete(id: string): Promise<void>;
+  close?(): unknown;
   /** Only our sqlite-vec store: drops the deleted rows' words from its keyword index. */
   purgeDeleted?(): Promise<void>;
+}
+
+/** The project's SQL history (vector-store/sql-history.ts): what erasure calls on it. */
+interface ErasableHistory {
+  purgeMemories(memoryIds: string[]): Promise<void>;
+  purgeMessagesOf(userId: string): Promise<void>;
 }
 
 interface SqliteHandle {
@@ -259,7 +268,7 @@ export async function countMemories(
 /** Deletes the memory and its history, which would otherwise keep the text. */
 export async function deleteMemory(memory: Memory, memoryId: string): Promise<void> {
   await memory.delete(memoryId);
-  purgeHistory(memory, [memoryId]);
+  await purgeHistory(memory, [memoryId]);
 }
 
 /**
@@ -278,7 +287,7 @@ export async function eraseUser(memory: Memory, userId: string): Promise<number>
     const { results } = await memory.getAll({ filters: { user_id: userId }, topK: LIST_LIMIT });
     const ids = results.map((item) => item.id);
     if (ids.length === 0) break;
-    purgeHistory(memory, ids);
+    await purgeHistory(memory, ids);
     for (const id of ids) await vectorStore.delete(id);
     erased += ids.length;
   }
@@ -287,33 +296,61 @@ export async function eraseUser(memory: Memory, userId: string): Promise<number>
   for (const row of linked) await entities.delete(row.id);
   // A store with a keyword index (the embedded sqlite-vec one) drops the deleted words too.
   for (const store of [vectorStore, entities]) await store.purgeDeleted?.();
-  purgeMessages(memory, userId);
+  await purgeMessages(memory, userId);
   return erased;
 }
 
 /**
- * Mem0's history providers: SQLite (the default: `memory_history` and `messages` tables), an
- * in-memory map, or none (`disableHistory`). Anything else cannot be erased here, so it throws
- * and the deletion stays visible as pending or failed rather than silently incomplete.
+ * Gives back what the instance's stores hold open (the SQL stores' connection pool, the SQLite
+ * files): its vector store, its entity store if it made one, and its history. For a shut-down:
+ * the instance is unusable afterwards.
+ */
+export async function closeStores(memory: Memory): Promise<void> {
+  const own = internals(memory);
+  const stores: unknown[] = [own.vectorStore, own._entityStore, own.db];
+  for (const store of stores) {
+    const closable = store as { close?: () => unknown } | undefined;
+    if (typeof closable?.close === 'function') await closable.close();
+  }
+}
+
+/**
+ * Mem0's history providers: SQLite (the default on SQLite: `memory_history` and `messages`
+ * tables), the project's SQL history (MySQL/MariaDB), an in-memory map, or none
+ * (`disableHistory`). Anything else cannot be erased here, so it throws and the deletion stays
+ * visible as pending or failed rather than silently incomplete.
  */
 function historyStore(
   memory: Memory,
-): { kind: 'sqlite'; sql: SqliteHandle } | { kind: 'map'; rows: Map<string, unknown> } | null {
+):
+  | { kind: 'sqlite'; sql: SqliteHandle }
+  | { kind: 'sql'; history: ErasableHistory }
+  | { kind: 'map'; rows: Map<string, unknown> }
+  | null {
   const { db } = internals(memory);
   const candidate = db as { db?: Partial<SqliteHandle>; memoryStore?: unknown };
   if (typeof candidate.db?.prepare === 'function' && typeof candidate.db.transaction === 'function')
     return { kind: 'sqlite', sql: candidate.db as SqliteHandle };
+  const erasable = db as Partial<ErasableHistory>;
+  if (
+    typeof erasable.purgeMemories === 'function' &&
+    typeof erasable.purgeMessagesOf === 'function'
+  )
+    return { kind: 'sql', history: erasable as ErasableHistory };
   if (candidate.memoryStore instanceof Map)
     return { kind: 'map', rows: candidate.memoryStore as Map<string, unknown> };
   if ((db as object).constructor.name === 'DummyHistoryManager') return null;
   throw new Error('This mem0 history store cannot be erased');
 }
 
-function purgeHistory(memory: Memory, memoryIds: string[]): void {
+/** Deletes the history rows of these memories (which keep their texts). */
+export async function purgeHistory(memory: Memory, memoryIds: string[]): Promise<void> {
   const store = historyStore(memory);
   if (store?.kind === 'sqlite') {
     const remove = store.sql.prepare('DELETE FROM memory_history WHERE memory_id = ?');
     store.sql.transaction(() => memoryIds.forEach((id) => remove.run(id)))();
+  } else if (store?.kind === 'sql') {
+    await store.history.purgeMemories(memoryIds);
   } else if (store?.kind === 'map') {
     const ids = new Set(memoryIds);
     for (const [key, row] of store.rows) {
@@ -323,8 +360,9 @@ function purgeHistory(memory: Memory, memoryIds: string[]): void {
 }
 
 /** Mem0 keys the raw messages it keeps by a scope ending in `user_id=<id>` (keys sorted). */
-function purgeMessages(memory: Memory, userId: string): void {
+async function purgeMessages(memory: Memory, userId: string): Promise<void> {
   const store = historyStore(memory);
+  if (store?.kind === 'sql') return store.history.purgeMessagesOf(userId);
   if (store?.kind !== 'sqlite') return;
   const scope = `user_id=${userId}`;
   store.sql

@@ -6,7 +6,7 @@ import type { Memory } from 'mem0ai/oss';
 import { buildMem0Config } from './mem0-config';
 import { describeMem0Failure, Mem0Failure } from './mem0-failure';
 import { createMem0 } from './mem0-instance';
-import { warmUpExtraction } from './mem0-internals';
+import { closeStores, warmUpExtraction } from './mem0-internals';
 import { Mem0Thread } from './mem0-thread';
 import { checkVectorStore } from './vector-store-check';
 
@@ -39,12 +39,20 @@ export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
     await checkVectorStore(buildMem0Config(this.config), this.config.openai.embeddingModel);
   }
 
-  /** Last in shutdown: turns still in flight during the shutdown hooks before it may search. */
+  /**
+   * Last in shutdown: turns still in flight during the shutdown hooks before it may search. Then
+   * this thread's instance gives back its stores (the SQL stores' pool would keep the process
+   * alive); the search thread's go with the thread.
+   */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     const thread = this.searchThread;
     this.searchThread = undefined;
     await thread?.stop();
+    const memory = this.memory;
+    this.memory = undefined;
+    const made = await memory?.catch(() => undefined);
+    if (made) await closeStores(made);
   }
 
   /** Mem0 needs the same OpenAI-compatible endpoint as the chat model. */
@@ -113,6 +121,7 @@ export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
   }
 
   private instance(): Promise<Memory> {
+    if (this.closed) throw new DomainError(ErrorCode.MemoryStoreUnavailable, UNAVAILABLE);
     if (!this.configured) {
       throw new DomainError(
         ErrorCode.ModelNotConfigured,

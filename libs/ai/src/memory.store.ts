@@ -1,9 +1,10 @@
 import { DomainError, ErrorCode } from '@app/common';
 import { Injectable } from '@nestjs/common';
+import type { Memory } from 'mem0ai/oss';
 
 import { withFactCap } from './fact-cap';
 import { Mem0Client } from './mem0.client';
-import { countMemories, deleteMemory, eraseUser } from './mem0-internals';
+import { countMemories, deleteMemory, eraseUser, purgeHistory } from './mem0-internals';
 
 export interface MemoryRecord {
   id: string;
@@ -111,16 +112,16 @@ export class MemoryStore {
 
   async update(userId: string, memoryId: string, text: string): Promise<MemoryRecord> {
     await this.requireOwn(userId, memoryId);
-    await this.mem0.run((memory) => memory.update(memoryId, { text }));
+    await this.whileItExists(userId, memoryId, (memory) => memory.update(memoryId, { text }));
     const updated = await this.get(userId, memoryId);
-    if (!updated) throw new DomainError(ErrorCode.MemoryNotFound, 'Memory not found');
+    if (!updated) return this.vanished(memoryId);
     return updated;
   }
 
   /** Deletes the memory and its history, which would otherwise keep the text (see eraseUser). */
   async delete(userId: string, memoryId: string): Promise<void> {
     await this.requireOwn(userId, memoryId);
-    await this.mem0.run((memory) => deleteMemory(memory, memoryId));
+    await this.whileItExists(userId, memoryId, (memory) => deleteMemory(memory, memoryId));
   }
 
   /** Forgets everything about the user, as a deleted account does: nothing of the text remains. */
@@ -161,6 +162,29 @@ export class MemoryStore {
   /** Touches the vector store without any model call; throws when it is unusable. */
   ping(): Promise<void> {
     return this.mem0.ping();
+  }
+
+  /**
+   * Runs a write on a memory that another request may delete meanwhile: Mem0 then fails ("not
+   * found") or, for an update, writes its history row after the deleter purged it. A memory that
+   * is gone afterwards answers 404, and its history is purged once more, when both are done.
+   */
+  private async whileItExists(
+    userId: string,
+    memoryId: string,
+    write: (memory: Memory) => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await this.mem0.run(write);
+    } catch (error) {
+      if (await this.get(userId, memoryId)) throw error;
+      await this.vanished(memoryId);
+    }
+  }
+
+  private async vanished(memoryId: string): Promise<never> {
+    await this.mem0.run((memory) => purgeHistory(memory, [memoryId]));
+    throw new DomainError(ErrorCode.MemoryNotFound, 'Memory not found');
   }
 
   private async requireOwn(userId: string, memoryId: string): Promise<void> {

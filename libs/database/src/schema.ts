@@ -12,6 +12,7 @@ import { UsersCreatedIndex1764400000000 } from './migrations/1764400000000-users
 import { MemoryJobsUserIndex1764500000000 } from './migrations/1764500000000-memory-jobs-user-index';
 import { OrderTiebreakIndexes1764600000000 } from './migrations/1764600000000-order-tiebreak-indexes';
 import { UserIdentity1764700000000 } from './migrations/1764700000000-user-identity';
+import { Mem0SqlStores1764800000000 } from './migrations/1764800000000-mem0-sql-stores';
 
 /** Listed explicitly (no globs) so that the build, jest and the TypeORM CLI all see the same set. */
 export const ENTITIES = [User, RevokedToken, ChatSession, Message, MemoryJob, UserDeletion];
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   MemoryJobsUserIndex1764500000000,
   OrderTiebreakIndexes1764600000000,
   UserIdentity1764700000000,
+  Mem0SqlStores1764800000000,
 ];

@@ -4,13 +4,17 @@ import { dirname } from 'node:path';
 import { load as loadSqliteVec } from 'sqlite-vec';
 
 import { type Filters, matchesFilters } from './payload-filter';
+import {
+  normalizeScope,
+  ownerOf,
+  rankBm25,
+  splitOwner,
+  textOf,
+  tokenize,
+  type VectorStoreResult,
+} from './scope';
 
-/** mem0's vector-store contract (mem0ai/oss `VectorStore`), restated so this file needs no mem0 import. */
-export interface VectorStoreResult {
-  id: string;
-  payload: Record<string, unknown>;
-  score?: number;
-}
+export type { VectorStoreResult } from './scope';
 
 export interface SqliteVecStoreConfig {
   dbPath: string;
@@ -48,14 +52,6 @@ const MAX_K = 4096;
  * millisecond (measured with 1536 dimensions: 0.4 ms against 2.3 ms).
  */
 const DEFAULT_CHUNK_SIZE = 64;
-const BM25_K1 = 1.5;
-const BM25_B = 0.75;
-/** mem0's `memory` store accepts camelCase scope keys and answers snake_case; so does this one. */
-const SCOPE_KEYS: [string, string][] = [
-  ['userId', 'user_id'],
-  ['agentId', 'agent_id'],
-  ['runId', 'run_id'],
-];
 
 /**
  * A mem0 vector store on SQLite: vectors in a sqlite-vec `vec0` table partitioned by user (a
@@ -182,25 +178,7 @@ export class SqliteVecStore {
       return null;
     }
     const docs = found.map((row) => ({ row, tokens: tokenize(textOf(this.payloadOf(row))) }));
-    const idf = new Map<string, number>();
-    for (const term of terms) {
-      if (idf.has(term)) continue;
-      const df = docs.filter((doc) => doc.tokens.includes(term)).length;
-      idf.set(term, Math.log((scope.total - df + 0.5) / (df + 0.5) + 1));
-    }
-    return docs
-      .map(({ row, tokens }) => {
-        let score = 0;
-        for (const term of terms) {
-          const tf = tokens.filter((token) => token === term).length;
-          const norm = 1 - BM25_B + (BM25_B * tokens.length) / scope.avgTokens;
-          score += ((idf.get(term) ?? 0) * tf * (BM25_K1 + 1)) / (tf + BM25_K1 * norm);
-        }
-        return this.result(row, score);
-      })
-      .filter((item) => (item.score ?? 0) > 0)
-      .sort((a, b) => (b.score ?? 0) - (a.score ?? 0))
-      .slice(0, topK);
+    return rankBm25(terms, docs, scope, topK).map(({ row, score }) => this.result(row, score));
   }
 
   async get(vectorId: string): Promise<VectorStoreResult | null> {
@@ -488,48 +466,6 @@ export class SqliteVecStore {
     }
     renameSync(source, `${source}.migrated`);
   }
-}
-
-/** mem0's keyword tokens: lowercased, split on whitespace. */
-function tokenize(text: string): string[] {
-  return text.toLowerCase().split(/\s+/).filter(Boolean);
-}
-
-function textOf(payload: Payload): string {
-  const text = payload.textLemmatized || payload.data;
-  return typeof text === 'string' ? text : '';
-}
-
-function normalizeScope(payload: Payload): Payload {
-  if (!SCOPE_KEYS.some(([camel]) => camel in payload)) return payload;
-  const normalized = { ...payload };
-  for (const [camel, snake] of SCOPE_KEYS) {
-    if (camel in normalized && !(snake in normalized)) {
-      normalized[snake] = normalized[camel];
-      delete normalized[camel];
-    }
-  }
-  return normalized;
-}
-
-/** The partition a row lives in: its user id when that is a non-empty string. */
-function ownerOf(payload: Payload): string | null {
-  const user = payload.user_id;
-  return typeof user === 'string' && user !== '' ? user : null;
-}
-
-/**
- * A filter's `user_id`, when it names exactly one user, becomes the partition to read; what else
- * the filter says (`rest`) is checked row by row. `"*"` or an operator means no partition.
- */
-function splitOwner(filters: Filters | undefined): { owner?: string; rest?: Filters } {
-  if (!filters) return {};
-  const { user_id: user, ...others } = filters;
-  const hasOthers = Object.keys(others).length > 0;
-  if (typeof user === 'string' && user !== '' && user !== '*') {
-    return { owner: user, rest: hasOthers ? others : undefined };
-  }
-  return Object.keys(filters).length > 0 ? { rest: filters } : {};
 }
 
 /** The owner as one FTS5 token (hex of its UTF-8), so any user id matches exactly. */

@@ -1,15 +1,23 @@
-import { MemoryVectorStore, VectorStoreFactory } from 'mem0ai/oss';
+import { HistoryManagerFactory, MemoryVectorStore, VectorStoreFactory } from 'mem0ai/oss';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { registerSqliteVecStore } from './register';
+import {
+  migrateSqlTestDatabase,
+  SQL_TEST_URL,
+  uniqueCollection,
+} from '../../../../test/support/sql-stores';
+import { registerSqliteVecStore, registerSqlStores } from './register';
+import { SqlHistoryManager } from './sql-history';
+import { SqlVectorStore } from './sql.store';
 import { SqliteVecStore, type VectorStoreResult } from './sqlite-vec.store';
 
 /**
- * The same behaviour cases against mem0's own `memory` store (the reference) and the project's
- * sqlite-vec store, and then both side by side on one data set: whatever mem0 relies on must
- * answer the same from either.
+ * The same behaviour cases against mem0's own `memory` store (the reference), the project's
+ * sqlite-vec store and its SQL store (on the MySQL/MariaDB of TEST_DATABASE_URL: skipped without
+ * one, always run in CI), and then each beside the reference on one data set: whatever mem0
+ * relies on must answer the same from any of them.
  */
 type Store = Pick<
   SqliteVecStore,
@@ -74,7 +82,24 @@ const stores: [string, (dir: string) => Store][] = [
 
 const ids = (results: VectorStoreResult[]) => results.map((r) => r.id);
 
-describe.each(stores)('%s', (_name, open) => {
+const sqlStore = (dimension = DIM) =>
+  new SqlVectorStore({ url: SQL_TEST_URL!, dimension, collectionName: uniqueCollection('parity') });
+
+/** Leaves nothing behind: the SQL store's rows (in a shared database), the files, the pool. */
+async function dispose(store: Store): Promise<void> {
+  if (store instanceof SqlVectorStore) await store.deleteCol();
+  await (store as { close?: () => unknown }).close?.();
+}
+
+const onSql = SQL_TEST_URL ? describe : describe.skip;
+
+if (SQL_TEST_URL) beforeAll(() => migrateSqlTestDatabase(SQL_TEST_URL!), 120_000);
+
+describe.each(stores)('%s', (_name, open) => behavesLikeMem0Store(open));
+
+onSql('sql store (TEST_DATABASE_URL)', () => behavesLikeMem0Store(() => sqlStore()));
+
+function behavesLikeMem0Store(open: (dir: string) => Store): void {
   let dir: string;
   let store: Store;
 
@@ -88,8 +113,8 @@ describe.each(stores)('%s', (_name, open) => {
       FIXTURES.map((f) => f.payload),
     );
   });
-  afterEach(() => {
-    (store as { close?: () => void }).close?.();
+  afterEach(async () => {
+    await dispose(store);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -219,12 +244,19 @@ describe.each(stores)('%s', (_name, open) => {
     await store.setUserId('fixed-id');
     expect(await store.getUserId()).toBe('fixed-id');
   });
-});
+}
 
-describe('both stores on the same data', () => {
+const sideBySide: [string, (dir: string) => Store][] = [
+  ['sqlite-vec store', (dir) => new SqliteVecStore({ dimension: DIM, dbPath: join(dir, 'v.db') })],
+  ...(SQL_TEST_URL
+    ? [['sql store (TEST_DATABASE_URL)', () => sqlStore()] as [string, (dir: string) => Store]]
+    : []),
+];
+
+describe.each(sideBySide)('the reference and the %s on the same data', (_name, open) => {
   const dir = mkdtempSync(join(tmpdir(), 'vector-parity-both-'));
   const reference = new MemoryVectorStore({ dimension: DIM, dbPath: join(dir, 'm.db') });
-  const ours = new SqliteVecStore({ dimension: DIM, dbPath: join(dir, 'v.db') });
+  const ours = open(dir);
   const words = 'tea coffee harbour lisbon paris nurse pilot cat dog jazz hiking bread'.split(' ');
   const users = [ALICE, BOB, 'carol', 'dave'];
 
@@ -251,8 +283,8 @@ describe('both stores on the same data', () => {
       );
     }
   });
-  afterAll(() => {
-    ours.close();
+  afterAll(async () => {
+    await dispose(ours);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -311,5 +343,27 @@ describe('registerSqliteVecStore', () => {
     expect(() => VectorStoreFactory.create('no-such-store', {})).toThrow(/Unsupported/);
     (ours as unknown as SqliteVecStore).close();
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('registerSqlStores', () => {
+  it("makes mem0's factories build the SQL stores for `sql` and leaves every other provider alone", async () => {
+    registerSqlStores({ VectorStoreFactory, HistoryManagerFactory });
+    registerSqlStores({ VectorStoreFactory, HistoryManagerFactory });
+    // Nothing listens there: building a store opens no connection.
+    const url = 'mysql://nobody@127.0.0.1:9/none';
+    const vectors = VectorStoreFactory.create('sql', { dimension: DIM, url });
+    const history = HistoryManagerFactory.create('sql', {
+      provider: 'sql',
+      config: { url } as Record<string, string>,
+    });
+    expect(vectors).toBeInstanceOf(SqlVectorStore);
+    expect(history).toBeInstanceOf(SqlHistoryManager);
+    expect(
+      HistoryManagerFactory.create('memory', { provider: 'memory', config: {} }),
+    ).not.toBeInstanceOf(SqlHistoryManager);
+    expect(() => VectorStoreFactory.create('sql', { dimension: DIM })).toThrow(/mysql:\/\//);
+    await (vectors as unknown as SqlVectorStore).close();
+    await (history as unknown as SqlHistoryManager).close();
   });
 });

@@ -43,6 +43,7 @@ const WITHOUT_4XX = [
 ];
 const PUBLIC = [...WITHOUT_4XX, 'post /api/v1/auth/login', 'post /api/v1/auth/register'];
 const ERROR_RESPONSE = '#/components/schemas/ErrorResponseDto';
+const OPENAI_ERROR_RESPONSE = '#/components/schemas/OpenAiErrorResponseDto';
 
 interface LintProblem {
   ruleId: string;
@@ -221,9 +222,16 @@ describe('the OpenAPI document', () => {
         if (Number(status) < 400) continue;
         const schema = response.content?.['application/json']?.schema;
         // The health probes answer 503 with Terminus's report, which carries a code too.
-        const codes = schema?.allOf?.[1]?.properties?.code?.enum ?? schema?.properties?.code?.enum;
+        // The OpenAI-compatible routes (`/v1/...`) answer OpenAI's shape, the code in `error`.
+        const openAi = key.split(' ')[1].startsWith('/v1/');
+        const extra = schema?.allOf?.[1]?.properties;
+        const codes =
+          (openAi ? extra?.error?.properties?.code?.enum : extra?.code?.enum) ??
+          schema?.properties?.code?.enum;
         const ok = {
-          errorSchema: schema?.allOf?.[0]?.$ref === ERROR_RESPONSE || key.startsWith('get /health'),
+          errorSchema:
+            schema?.allOf?.[0]?.$ref === (openAi ? OPENAI_ERROR_RESPONSE : ERROR_RESPONSE) ||
+            key.startsWith('get /health'),
           codes: (codes ?? []).length > 0 && codes?.every((c) => ERROR_CODES.includes(c as never)),
         };
         expect({ key, status, ...ok }).toEqual({ key, status, errorSchema: true, codes: true });

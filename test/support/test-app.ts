@@ -134,9 +134,11 @@ function watchResponses(server: Server): { leaks: string[]; codeless: string[] }
   return { leaks, codeless };
 }
 
+/** A `code` from ErrorCode, at the top (the REST API) or in OpenAI's `error` object (`/v1`). */
 function hasErrorCode(text: string): boolean {
   try {
-    const { code } = JSON.parse(text) as { code?: unknown };
+    const body = JSON.parse(text) as { code?: unknown; error?: { code?: unknown } };
+    const code = body.code ?? body.error?.code;
     return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
   } catch {
     return false;

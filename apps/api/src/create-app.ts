@@ -8,6 +8,9 @@ import {
   fromFrameworkError,
   FrameworkError,
   internalErrorBody,
+  isOpenAiRoute,
+  openAiErrorBody,
+  OpenAiErrorResponseDto,
   requestIdOf,
 } from '@app/common';
 import { AppConfig } from '@app/config';
@@ -120,7 +123,9 @@ function answerFrameworkError(error: unknown, request: FastifyRequest, reply: Fa
   setSecurityHeaders(request, reply);
   const body =
     fromFrameworkError(FrameworkError.wrap(error)) ?? internalErrorBody(String(request.id));
-  void reply.status(body.statusCode).send(body);
+  void reply
+    .status(body.statusCode)
+    .send(isOpenAiRoute(request.url) ? openAiErrorBody(body) : body);
 }
 
 /**
@@ -188,7 +193,7 @@ function setUpOpenApi(app: INestApplication): void {
       .addServer('/', 'The server that serves this document')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_AUTH_NAME)
       .build(),
-    { extraModels: [ErrorResponseDto] },
+    { extraModels: [ErrorResponseDto, OpenAiErrorResponseDto] },
   );
   const document = documentErrors(built, BEARER_AUTH_NAME);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

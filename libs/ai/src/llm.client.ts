@@ -23,6 +23,17 @@ export interface Completion {
   model: string;
   usage: Usage;
   latencyMs: number;
+  /** The model's reason to stop (`stop`, `length`, …), `stop` when it gave none. */
+  finishReason: string;
+}
+
+/** Sampling settings a client may choose (the OpenAI-compatible routes); the model is ours. */
+export interface CompletionOptions {
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stop?: string | string[];
 }
 
 /** A started streamed completion: iterate `deltas`, then read `completion()`. */
@@ -66,12 +77,16 @@ export class LlmClient {
     return this.model;
   }
 
-  async complete(messages: ChatMessage[], signal?: AbortSignal): Promise<Completion> {
+  async complete(
+    messages: ChatMessage[],
+    signal?: AbortSignal,
+    options: CompletionOptions = {},
+  ): Promise<Completion> {
     const client = this.requireClient();
     const started = performance.now();
     try {
       const response = await client.chat.completions.create(
-        { model: this.model, messages },
+        { ...options, model: this.model, messages },
         { signal },
       );
       return {
@@ -82,6 +97,7 @@ export class LlmClient {
           completionTokens: response.usage?.completion_tokens ?? 0,
         },
         latencyMs: Math.round(performance.now() - started),
+        finishReason: response.choices[0]?.finish_reason ?? 'stop',
       };
     } catch (error) {
       throw toDomainError(error, this.failure(started, signal));
@@ -92,7 +108,11 @@ export class LlmClient {
    * Resolves once the model has accepted the request, so that a failure before the first
    * token is still an ordinary HTTP error; later failures surface while iterating `deltas`.
    */
-  async stream(messages: ChatMessage[], signal?: AbortSignal): Promise<CompletionStream> {
+  async stream(
+    messages: ChatMessage[],
+    signal?: AbortSignal,
+    options: CompletionOptions = {},
+  ): Promise<CompletionStream> {
     const client = this.requireClient();
     const started = performance.now();
     // The SDK's timeout ends when the headers arrive; a stream that then stalls is cut here.
@@ -101,7 +121,13 @@ export class LlmClient {
     let stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>;
     try {
       stream = await client.chat.completions.create(
-        { model: this.model, messages, stream: true, stream_options: { include_usage: true } },
+        {
+          ...options,
+          model: this.model,
+          messages,
+          stream: true,
+          stream_options: { include_usage: true },
+        },
         { signal: abort },
       );
     } catch (error) {
@@ -112,6 +138,7 @@ export class LlmClient {
       model: this.model,
       usage: { promptTokens: 0, completionTokens: 0 },
       latencyMs: 0,
+      finishReason: 'stop',
     };
     const failure = () => this.failure(started, signal);
     const idleMs = this.timeoutMs;
@@ -128,6 +155,8 @@ export class LlmClient {
               completionTokens: chunk.usage.completion_tokens,
             };
           }
+          const finishReason = chunk.choices[0]?.finish_reason;
+          if (finishReason) result.finishReason = finishReason;
           const delta = chunk.choices[0]?.delta?.content;
           if (delta) {
             result.content += delta;

@@ -2,6 +2,7 @@ export * from './auth/authenticated-user';
 export * from './auth/decorators';
 export * from './auth/roles.guard';
 export * from './errors/all-exceptions.filter';
+export * from './errors/openai-routes';
 export * from './errors/api-errors';
 export * from './errors/domain-error';
 export * from './errors/error-codes';

@@ -13,6 +13,7 @@ import { MemoryJobsUserIndex1764500000000 } from './migrations/1764500000000-mem
 import { OrderTiebreakIndexes1764600000000 } from './migrations/1764600000000-order-tiebreak-indexes';
 import { UserIdentity1764700000000 } from './migrations/1764700000000-user-identity';
 import { Mem0SqlStores1764800000000 } from './migrations/1764800000000-mem0-sql-stores';
+import { SessionClientKey1765000000000 } from './migrations/1765000000000-session-client-key';
 
 /** Listed explicitly (no globs) so that the build, jest and the TypeORM CLI all see the same set. */
 export const ENTITIES = [User, RevokedToken, ChatSession, Message, MemoryJob, UserDeletion];
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   OrderTiebreakIndexes1764600000000,
   UserIdentity1764700000000,
   Mem0SqlStores1764800000000,
+  SessionClientKey1765000000000,
 ];

@@ -8,10 +8,12 @@ import { UsersModule } from '../users/users.module';
 import { ChatController } from './chat.controller';
 import { ChatRepository } from './chat.repository';
 import { ChatService } from './chat.service';
+import { CompletionsService } from './openai/completions.service';
+import { OpenAiController } from './openai/openai.controller';
 
 @Module({
   imports: [AiModule, MemoryJobsModule, MessagesModule, SessionsModule, UsersModule],
-  controllers: [ChatController],
-  providers: [ChatRepository, ChatService],
+  controllers: [ChatController, OpenAiController],
+  providers: [ChatRepository, ChatService, CompletionsService],
 })
 export class ChatModule {}

@@ -23,6 +23,7 @@ const completion = (content: string): Completion => ({
   model: 'test-model',
   usage: { promptTokens: 11, completionTokens: 3 },
   latencyMs: 42,
+  finishReason: 'stop',
 });
 
 const memory = (text: string): MemoryRecord => ({

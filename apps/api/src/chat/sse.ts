@@ -8,10 +8,6 @@ import { StreamedTurn } from './chat.service';
  * Writes a streamed turn as Server-Sent Events: `delta` events, then `done` with the same object
  * as a non-streamed answer, or `error` if the model fails after the stream started. What arrived
  * is stored either way (also when the client goes away).
- *
- * The reply is hijacked: Fastify sends nothing more for it, and the events go straight to the raw
- * response, with the headers already set on the reply (CORS, and anything a decorator set) besides
- * those on the raw response (helmet's, X-Request-Id).
  */
 export async function writeTurnAsSse(
   reply: FastifyReply,
@@ -19,18 +15,7 @@ export async function writeTurnAsSse(
   clientGone: AbortSignal,
   errorMessage: (error: unknown) => string,
 ): Promise<void> {
-  const headers: OutgoingHttpHeaders = {
-    ...(reply.getHeaders() as OutgoingHttpHeaders),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  };
-  delete headers['content-length'];
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, headers);
-  res.flushHeaders();
+  const res = openSse(reply);
   let storing = false;
   try {
     for await (const content of turn.deltas) send(res, 'delta', { content });
@@ -47,6 +32,27 @@ export async function writeTurnAsSse(
   }
 }
 
+/**
+ * Hijacks the reply and starts an event stream on the raw response, with the headers already set
+ * on the reply (CORS, and anything a decorator set) besides those on the raw response (helmet's,
+ * X-Request-Id): Fastify sends nothing more for it.
+ */
+export function openSse(reply: FastifyReply): ServerResponse {
+  const headers: OutgoingHttpHeaders = {
+    ...(reply.getHeaders() as OutgoingHttpHeaders),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  };
+  delete headers['content-length'];
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, headers);
+  res.flushHeaders();
+  return res;
+}
+
 function send(res: ServerResponse, event: string, data: unknown): void {
   if (!res.writableEnded && !res.destroyed)
     res.write(`event: ${event}\ndata: ${sseJson(data)}\n\n`);
@@ -58,7 +64,7 @@ function send(res: ServerResponse, event: string, data: unknown): void {
  * generic tool (a multiline JavaScript regex, Python's splitlines) would break the event there.
  * Escaped, they decode to the same text.
  */
-function sseJson(data: unknown): string {
+export function sseJson(data: unknown): string {
   return JSON.stringify(data).replace(
     /[\u0085\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

@@ -31,6 +31,10 @@ export class SessionsRepository {
     return this.sessions.find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
+  findByClientKey(userId: string, clientKey: string): Promise<ChatSession | null> {
+    return this.sessions.findOneBy({ userId, clientKey });
+  }
+
   findForUser(userId: string, sessionId: string): Promise<ChatSession | null> {
     return this.sessions.findOneBy({ id: sessionId, userId });
   }

@@ -66,6 +66,7 @@ describe('SessionsService', () => {
     repo = {
       findPageForUser: jest.fn().mockResolvedValue([[session], 1]),
       findForUser: jest.fn().mockResolvedValue(null),
+      findByClientKey: jest.fn().mockResolvedValue(null),
       insert: jest.fn((s: ChatSession) => Promise.resolve(s)),
       updateForUser: jest.fn().mockResolvedValue(false),
       deleteForUser: jest.fn().mockResolvedValue(false),

@@ -64,6 +64,11 @@ export class SessionsService {
     return this.sessions.insert(this.draft(userId, title));
   }
 
+  /** The id of the user's session the client named `clientKey`, if there is one. */
+  async findIdByClientKey(userId: string, clientKey: string): Promise<string | undefined> {
+    return (await this.sessions.findByClientKey(userId, clientKey))?.id;
+  }
+
   /** A new session, not yet stored (a chat turn stores it with its first message). */
   draft(userId: string, title?: string): ChatSession {
     const now = new Date();

@@ -10,4 +10,6 @@ export interface AuthenticatedUser {
   /** The token's id and expiry, so that logout can revoke exactly this token. */
   tokenId: string;
   tokenExpiresAt: Date;
+  /** Set when the caller came with a personal API key rather than a login token. */
+  apiKeyId?: string;
 }

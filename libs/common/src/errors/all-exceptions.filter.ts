@@ -6,6 +6,7 @@ import { redactUrl } from '../logging/redact';
 import { DomainError } from './domain-error';
 import { ErrorCode, ERRORS } from './error-codes';
 import { FrameworkError } from './framework-error';
+import { isOpenAiRoute } from './openai-routes';
 
 export const MALFORMED_JSON = 'Malformed JSON in request body';
 export const UNSUPPORTED_CONTENT_TYPE = 'Unsupported content type; send JSON (application/json)';
@@ -51,7 +52,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const retryAfter = retryAfterSeconds(exception);
     if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
-    void reply.status(body.statusCode).send(body);
+    const param = exception instanceof DomainError ? exception.param : undefined;
+    void reply
+      .status(body.statusCode)
+      .send(isOpenAiRoute(request.url) ? openAiErrorBody(body, param) : body);
   }
 
   private toBody(exception: unknown, request: FastifyRequest): ErrorBody {
@@ -71,6 +75,31 @@ export class AllExceptionsFilter implements ExceptionFilter {
     );
     return internalErrorBody(requestId);
   }
+}
+
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: ErrorCode };
+}
+
+/**
+ * OpenAI's error shape, which its SDKs and the front ends built on them read: the same message
+ * and stable `code` as the REST API's answer, with OpenAI's `type` for the status.
+ */
+export function openAiErrorBody(body: ErrorBody, param?: string): OpenAiErrorBody {
+  const message = Array.isArray(body.message) ? body.message.join('; ') : body.message;
+  return {
+    error: {
+      message,
+      type: openAiErrorType(body.statusCode),
+      param: param ?? null,
+      code: body.code,
+    },
+  };
+}
+
+function openAiErrorType(status: number): string {
+  if (status === 429) return 'requests';
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
 /**

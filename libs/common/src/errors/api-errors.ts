@@ -7,6 +7,7 @@ import type {
   ResponseObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 
+import { isOpenAiRoute } from './openai-routes';
 import { ERROR_CODES, ErrorCode, ERRORS } from './error-codes';
 
 /** Every error answer, as AllExceptionsFilter sends it. */
@@ -35,6 +36,39 @@ export class ErrorResponseDto {
 
   @ApiPropertyOptional({ description: 'With INTERNAL only: quote it when reporting the problem' })
   request_id?: string;
+}
+
+/** OpenAI's error object, as the OpenAI-compatible routes (`/v1/...`) answer it. */
+export class OpenAiErrorDto {
+  @ApiProperty({ description: 'For people: the same message as the REST API gives' })
+  message!: string;
+
+  @ApiProperty({
+    example: 'invalid_request_error',
+    description:
+      "OpenAI's type: `invalid_request_error` (4xx), `requests` (429), `server_error` (5xx)",
+  })
+  type!: string;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The request field at fault, if one is',
+  })
+  param!: string | null;
+
+  @ApiProperty({
+    enum: ErrorCode,
+    enumName: 'ErrorCode',
+    description: 'Stable, as on the REST API',
+  })
+  code!: ErrorCode;
+}
+
+/** Every error answer of the OpenAI-compatible routes, in OpenAI's shape. */
+export class OpenAiErrorResponseDto {
+  @ApiProperty({ type: OpenAiErrorDto })
+  error!: OpenAiErrorDto;
 }
 
 const ERROR_CODES_KEY = 'x-error-codes';
@@ -94,10 +128,10 @@ export const BODY_ERRORS = [
  * is left as it is.
  */
 export function documentErrors(document: OpenAPIObject, bearerName: string): OpenAPIObject {
-  for (const path of Object.values(document.paths)) {
+  for (const [url, path] of Object.entries(document.paths)) {
     for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
       const operation = path[method];
-      if (operation) completeOperation(operation as Extensible, bearerName);
+      if (operation) completeOperation(operation as Extensible, bearerName, isOpenAiRoute(url));
     }
   }
   const schemas = document.components?.schemas ?? {};
@@ -112,7 +146,7 @@ export function documentErrors(document: OpenAPIObject, bearerName: string): Ope
 
 type Extensible = OperationObject & Record<string, unknown>;
 
-function completeOperation(operation: Extensible, bearerName: string): void {
+function completeOperation(operation: Extensible, bearerName: string, openAi: boolean): void {
   const isPublic = operation[PUBLIC_KEY] === true;
   const codes = new Set((operation[ERROR_CODES_KEY] as ErrorCode[] | undefined) ?? []);
   delete operation[PUBLIC_KEY];
@@ -132,29 +166,31 @@ function completeOperation(operation: Extensible, bearerName: string): void {
   for (const [status, list] of byStatus) {
     const existing = operation.responses[status] as ResponseObject | undefined;
     if (existing && !isErrorResponse(existing)) continue;
-    operation.responses[status] = errorResponse(list);
+    operation.responses[status] = errorResponse(list, openAi);
   }
 }
 
-function errorResponse(codes: ErrorCode[]): ResponseObject {
+function errorResponse(codes: ErrorCode[], openAi: boolean): ResponseObject {
+  const code = { type: 'object', properties: { code: { type: 'string', enum: codes } } };
+  const schema = openAi
+    ? {
+        allOf: [
+          { $ref: getSchemaPath(OpenAiErrorResponseDto) },
+          { type: 'object', properties: { error: code } },
+        ],
+      }
+    : { allOf: [{ $ref: getSchemaPath(ErrorResponseDto) }, code] };
   return {
-    description: codes.map((code) => `- \`${code}\`: ${ERRORS[code].when}`).join('\n'),
-    content: {
-      'application/json': {
-        schema: {
-          allOf: [
-            { $ref: getSchemaPath(ErrorResponseDto) },
-            { type: 'object', properties: { code: { type: 'string', enum: codes } } },
-          ],
-        },
-      },
-    },
+    description: codes.map((c) => `- \`${c}\`: ${ERRORS[c].when}`).join('\n'),
+    content: { 'application/json': { schema } },
   };
 }
 
 function isErrorResponse(response: ResponseObject): boolean {
-  const schema = response.content?.['application/json']?.schema;
-  return JSON.stringify(schema ?? {}).includes(getSchemaPath(ErrorResponseDto));
+  const schema = JSON.stringify(response.content?.['application/json']?.schema ?? {});
+  return [ErrorResponseDto, OpenAiErrorResponseDto].some((dto) =>
+    schema.includes(getSchemaPath(dto)),
+  );
 }
 
 function isQueryParameter(parameter: ParameterObject | ReferenceObject): boolean {

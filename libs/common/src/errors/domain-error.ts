@@ -10,9 +10,16 @@ export class DomainError extends Error {
     message: string,
     /** Sent as `Retry-After` (seconds) with the answer: when the client may try again. */
     readonly retryAfterSeconds?: number,
-    options?: { cause?: unknown },
+    options?: {
+      cause?: unknown;
+      /** The request field at fault (OpenAI's `param`, on the OpenAI-compatible routes). */
+      param?: string;
+    },
   ) {
     super(message, options);
     this.name = 'DomainError';
+    this.param = options?.param;
   }
+
+  readonly param?: string;
 }

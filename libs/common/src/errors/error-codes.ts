@@ -42,6 +42,7 @@ export enum ErrorCode {
   RateLimitUnavailable = 'RATE_LIMIT_UNAVAILABLE',
   ShuttingDown = 'SHUTTING_DOWN',
   ModelTimeout = 'MODEL_TIMEOUT',
+  ModelNotFound = 'MODEL_NOT_FOUND',
 }
 
 export interface ErrorCodeInfo {
@@ -166,6 +167,10 @@ export const ERRORS: Record<ErrorCode, ErrorCodeInfo> = {
     when: 'Readiness only: the server received SIGTERM and is draining; send new work elsewhere',
   },
   [ErrorCode.ModelTimeout]: { status: 504, when: 'The model did not answer in time; try again' },
+  [ErrorCode.ModelNotFound]: {
+    status: 404,
+    when: 'The OpenAI-compatible route was asked for a model this backend does not serve (GET /v1/models lists it)',
+  },
 };
 
 export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);

@@ -5,7 +5,6 @@ import { Controller, DynamicModule, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHash, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 
@@ -443,7 +442,7 @@ async function startKeyedApp(db: TestDatabase): Promise<TestApp> {
   return {
     app,
     config: loaded,
-    http: () => request(app.getHttpServer() as Server),
+    http: () => request(app.getHttpServer()),
     close: () => app.close(),
   };
 }

@@ -1,7 +1,15 @@
 import { MemoryStore } from '@app/ai';
 import { Mem0Client } from '@app/ai/mem0.client';
 import { DomainError, ErrorCode } from '@app/common';
-import { ChatSession, MemoryJob, Message, RevokedToken, User, UserDeletion } from '@app/database';
+import {
+  ApiKey,
+  ChatSession,
+  MemoryJob,
+  Message,
+  RevokedToken,
+  User,
+  UserDeletion,
+} from '@app/database';
 import Database from 'better-sqlite3';
 import type { Memory } from 'mem0ai/oss';
 import { randomUUID } from 'node:crypto';
@@ -57,6 +65,13 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
     // A second token, logged out: the user now has a revoked_tokens row.
     const spare = await login(t, user.username, user.password);
     await t.http().post('/api/v1/auth/logout').set(bearer(spare)).expect(204);
+    // A personal API key: an api_keys row.
+    await t
+      .http()
+      .post('/api/v1/auth/api-keys')
+      .set(bearer(user.token))
+      .send({ name: `${city} key` })
+      .expect(201);
     await drain();
     const memories = await store.list(user.id);
     expect(memories.length).toBeGreaterThanOrEqual(3);
@@ -75,6 +90,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
       messages: await count(Message),
       memory_jobs: await count(MemoryJob),
       revoked_tokens: await count(RevokedToken),
+      api_keys: await count(ApiKey),
     };
   }
 
@@ -156,6 +172,7 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
       messages: 0,
       memory_jobs: 0,
       revoked_tokens: 0,
+      api_keys: 0,
     });
     await t
       .http()
@@ -196,6 +213,16 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
           created_at: expect.stringMatching(ISO),
         },
         sessions: expect.any(Array),
+        api_keys: [
+          {
+            id: expect.any(String),
+            name: 'Lisbon key',
+            prefix: expect.stringMatching(/^cbk_/),
+            created_at: expect.stringMatching(ISO),
+            last_used_at: null,
+            expires_at: null,
+          },
+        ],
         memories: expect.any(Array),
         memories_status: 'ok',
       });
@@ -277,7 +304,13 @@ describe.each(TEST_DATABASES)('account lifecycle on $name', (db) => {
         .expect(400);
       await t.http().delete(ME).send({ password: user.password }).expect(401);
       expect(await rowsOf(user.id)).toEqual(before);
-      expect(before).toMatchObject({ users: 1, chat_sessions: 2, messages: 6, revoked_tokens: 1 });
+      expect(before).toMatchObject({
+        users: 1,
+        chat_sessions: 2,
+        messages: 6,
+        revoked_tokens: 1,
+        api_keys: 1,
+      });
       expect((await store.list(user.id)).length).toBe(user.memoryIds.length);
       await t.http().get(ME).set(bearer(user.token)).expect(200);
     });

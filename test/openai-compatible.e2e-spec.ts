@@ -1,4 +1,4 @@
-import { ChatSession, MemoryJob } from '@app/database';
+import { ApiKey, ChatSession, MemoryJob } from '@app/database';
 import OpenAI, {
   APIError,
   AuthenticationError,
@@ -434,6 +434,48 @@ describe.each(TEST_DATABASES)('OpenAI-compatible routes on $name', (db) => {
     });
     const unknown = await t.http().get('/v1/embeddings').expect(404);
     expect(unknown.body.error).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('takes a personal API key as its owner; a revoked, expired or made-up key is the SDK’s AuthenticationError', async () => {
+    const user = await registerUser(t, 'oai');
+    const makeKey = async (name: string) =>
+      (
+        await t
+          .http()
+          .post('/api/v1/auth/api-keys')
+          .set(bearer(user.token))
+          .send({ name })
+          .expect(201)
+      ).body as { id: string; key: string };
+    const key = await makeKey('sdk');
+    const openai = client(baseURL, key.key);
+    expect((await openai.models.list()).data[0].id).toBe(model);
+    const { response } = await openai.chat.completions
+      .create({ model, messages: [{ role: 'user', content: 'Hello with a key' }] })
+      .withResponse();
+    const [session] = await sessionsOf(user);
+    expect(response.headers.get('x-session-id')).toBe(session.id);
+    // Without a conversation id: one session per key and day.
+    expect(session.clientKey).toBe(`day:key:${key.id}:${new Date().toISOString().slice(0, 10)}`);
+    const refused = async (apiKey: string) => {
+      const error = await client(baseURL, apiKey)
+        .chat.completions.create({ model, messages: [{ role: 'user', content: 'Still me?' }] })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AuthenticationError);
+      expect((error as AuthenticationError).error).toMatchObject({ code: 'TOKEN_INVALID' });
+    };
+    const expiring = await makeKey('expiring');
+    await t.app
+      .get(DataSource)
+      .getRepository(ApiKey)
+      .update({ id: expiring.id }, { expiresAt: new Date(Date.now() - 1000) });
+    await refused(expiring.key);
+    await t.http().delete(`/api/v1/auth/api-keys/${key.id}`).set(bearer(user.token)).expect(204);
+    await refused(key.key);
+    // Not ours: a key of the right shape that was never made, and an OpenAI key.
+    await refused(`cbk_${'x'.repeat(43)}`);
+    await refused(`sk-proj-${'A'.repeat(48)}`);
+    await memoryJobsDone(t, user.id);
   });
 
   it('applies the chat rate limit, answered as OpenAI’s RateLimitError', async () => {

@@ -251,4 +251,26 @@ describe('the OpenAPI document', () => {
     const forbidden = doc.paths['/api/v1/admin/users'].get.responses['403'];
     expect(forbidden.description).toContain('ADMIN_REQUIRED');
   });
+
+  it('documents the API key routes with their codes, and the key only in the creation answer', () => {
+    const codes = (key: string, status: string) => {
+      const [method, path] = key.split(' ');
+      const schema =
+        doc.paths[path][method].responses[status]?.content?.['application/json']?.schema;
+      return schema?.allOf?.[1]?.properties?.code.enum;
+    };
+    expect(codes('post /api/v1/auth/api-keys', '409')).toEqual(['API_KEY_LIMIT']);
+    expect(codes('post /api/v1/auth/api-keys', '401')).toEqual(['TOKEN_INVALID', 'ACCOUNT_GONE']);
+    expect(codes('delete /api/v1/auth/api-keys/{key_id}', '404')).toEqual(['API_KEY_NOT_FOUND']);
+    expect(codes('delete /api/v1/auth/api-keys/{key_id}', '400')).toEqual(['VALIDATION_FAILED']);
+    expect(codes('get /api/v1/admin/users/{user_id}/api-keys', '404')).toEqual(['USER_NOT_FOUND']);
+    expect(codes('delete /api/v1/admin/users/{user_id}/api-keys/{key_id}', '404')).toEqual([
+      'API_KEY_NOT_FOUND',
+    ]);
+    const { schemas } = doc.components;
+    expect(Object.keys(schemas.CreatedApiKeyDto.properties ?? {})).toContain('key');
+    for (const name of ['ApiKeyDto', 'ApiKeyListDto', 'AccountExportDto']) {
+      expect(`${name}: ${JSON.stringify(schemas[name])}`).not.toMatch(/"key"|key_hash/);
+    }
+  });
 });

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DataSource, Logger, ObjectLiteral, QueryRunner } from 'typeorm';
 
+import { ApiKeysService } from '../apps/api/src/api-keys/api-keys.service';
 import { TEST_DATABASES } from './support/databases';
 import { bearer, eventually, login, registerUser } from './support/test-app';
 import { AppFixture, useApp } from './support/use-app';
@@ -110,10 +111,22 @@ async function seedOtherUsers(ds: DataSource): Promise<void> {
     created_at: at(-24 * 30),
     updated_at: new Date(now),
   }));
+  const keys = Array.from({ length: 3000 }, (_, i) => ({
+    id: randomUUID(),
+    user_id: users[i % users.length].id,
+    name: `Key ${i}`,
+    prefix: `cbk_${i}`,
+    key_hash: createHash('sha256').update(`seed key ${i}`).digest('hex'),
+    token_version: users[i % users.length].token_version,
+    created_at: at(-24 * 90),
+    last_used_at: i % 2 ? at(-24) : null,
+    expires_at: i % 3 ? null : at(24 * 30),
+  }));
   const tables = { users, chat_sessions: sessions, messages, memory_jobs: jobs };
   for (const [table, rows] of Object.entries(tables)) await insertRows(ds, table, rows);
   await insertRows(ds, 'revoked_tokens', tokens);
   await insertRows(ds, 'user_deletions', deletions);
+  await insertRows(ds, 'api_keys', keys);
   await ds.query(`ANALYZE TABLE ${appTables(ds).join(', ')}`);
 }
 
@@ -190,6 +203,12 @@ const HOT_STATEMENTS: [string, RegExp][] = [
   ['admin user list: the page', /FROM `users`.*ORDER BY.*LIMIT/],
   ['admin user list: sessions per user', /FROM `chat_sessions`.*`user_id` IN .*GROUP BY/],
   ['admin user list: messages per user', /FROM `messages`.*`user_id` IN .*GROUP BY/],
+  ['a request with an API key: the key and its owner', /FROM `api_keys` `k` INNER JOIN `users`/],
+  ["an API key's last use", /^UPDATE `api_keys` SET `last_used_at`/],
+  ['API key creation: the user row, locked', /FROM `users` WHERE `id` = \? FOR UPDATE$/],
+  ["API key creation: the user's keys counted", /COUNT.*FROM `api_keys`.*`user_id` = \?/],
+  ["the caller's API keys", /FROM `api_keys`.*`user_id` = \?.*ORDER BY/],
+  ['API key revoke', /^DELETE FROM `api_keys` WHERE/],
 ];
 
 const server = TEST_DATABASES.find((d) => d.url);
@@ -242,6 +261,17 @@ async function hotOperations(t: AppFixture): Promise<void> {
     const jobs = await t.http().get('/api/v1/memories/jobs').set(auth).expect(200);
     return (jobs.body.items as unknown[]).length === 0;
   }, 'the worker to finish the turns’ extraction jobs');
+  // A personal API key: made, listed, used (as the guard of a /v1 route would), revoked.
+  const keys = '/api/v1/auth/api-keys';
+  const created = await t.http().post(keys).set(auth).send({ name: 'plans' }).expect(201);
+  await t.http().get(keys).set(auth).expect(200);
+  const holder = await t.app.get(ApiKeysService).authenticate(created.body.key as string);
+  expect(holder?.apiKeyId).toBe(created.body.id);
+  await eventually(async () => {
+    const list = await t.http().get(keys).set(auth).expect(200);
+    return list.body.items[0].last_used_at !== null;
+  }, "the key's last use to be recorded");
+  await t.http().delete(`${keys}/${created.body.id}`).set(auth).expect(204);
   const admin = await login(t, t.admin.username, t.admin.password);
   await t.http().get('/api/v1/admin/users').set(bearer(admin)).expect(200);
   await t.http().post('/api/v1/auth/logout').set(auth).expect(204);

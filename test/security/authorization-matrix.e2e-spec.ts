@@ -8,6 +8,7 @@ import {
   bearer,
   call,
   chatTurn,
+  eventually,
   login,
   memoryJobsDone,
   registerUser,
@@ -39,6 +40,7 @@ const VALID_BODIES: Record<string, object> = {
     model: 'gpt-4o-mini',
     messages: [{ role: 'user', content: '### Task: suggest a title' }],
   },
+  'post /api/v1/auth/api-keys': { name: 'intruder' },
 };
 
 /**
@@ -52,6 +54,8 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
   let alice: TestUser;
   let mallory: TestUser;
   let ids: Record<string, string>;
+  /** Alice's personal API key: no REST route takes one. */
+  let aliceKey: string;
   let operations: Operation[];
 
   async function snapshot(u: TestUser): Promise<unknown> {
@@ -65,7 +69,14 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
     );
     const memories = await t.http().get('/api/v1/memories').set(bearer(u.token)).expect(200);
     const me = await t.http().get('/api/v1/auth/me').set(bearer(u.token)).expect(200);
-    return { sessions: sessions.body, messages, memories: memories.body, me: me.body };
+    const keys = await t.http().get('/api/v1/auth/api-keys').set(bearer(u.token)).expect(200);
+    return {
+      sessions: sessions.body,
+      messages,
+      memories: memories.body,
+      me: me.body,
+      keys: keys.body,
+    };
   }
 
   beforeAll(async () => {
@@ -84,12 +95,20 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
       status: 'failed',
     });
     await t.app.get(DataSource).getRepository(MemoryJob).insert(job);
+    const key = await t
+      .http()
+      .post('/api/v1/auth/api-keys')
+      .set(bearer(alice.token))
+      .send({ name: "alice's key" })
+      .expect(201);
     ids = {
       user_id: alice.id,
       session_id: turn.session_id,
       id: memories.body.items[0].id,
       job_id: job.id,
+      key_id: key.body.id,
     };
+    aliceKey = key.body.key;
     const doc = await t.http().get('/docs-json').expect(200);
     operations = Object.entries(
       doc.body.paths as Record<
@@ -174,6 +193,37 @@ describe.each(TEST_DATABASES)('authorization matrix on $name', (db) => {
         status: 401,
       });
     }
+  });
+
+  it('refuses an API key on every protected route but the /v1 ones, which take it as its owner', async () => {
+    const v1 = operations.filter((o) => o.path.startsWith('/v1/'));
+    expect(v1.length).toBeGreaterThanOrEqual(2);
+    for (const op of v1) {
+      const key = `${op.method} ${op.path}`;
+      const res = await call(t, op.method, op.path)
+        .set(bearer(aliceKey))
+        .send(VALID_BODIES[key] ?? {});
+      expect({ route: key, status: res.status }).toEqual({ route: key, status: 200 });
+    }
+    // The use is recorded (after the answer); nothing else of Alice's changes from here on.
+    await eventually(async () => {
+      const keys = await t.http().get('/api/v1/auth/api-keys').set(bearer(alice.token));
+      return keys.body.items.every((k: { last_used_at: unknown }) => k.last_used_at !== null);
+    }, "the key's use to be recorded");
+    const before = await snapshot(alice);
+    for (const op of operations.filter((o) => !o.isPublic && !o.path.startsWith('/v1/'))) {
+      const key = `${op.method} ${op.path}`;
+      const url = op.pathParams.reduce((p, name) => p.replace(`{${name}}`, ids[name]), op.path);
+      const res = await call(t, op.method, url)
+        .set(bearer(aliceKey))
+        .send(VALID_BODIES[key] ?? {});
+      expect({ route: key, status: res.status, code: res.body.code }).toEqual({
+        route: key,
+        status: 401,
+        code: 'TOKEN_INVALID',
+      });
+    }
+    expect(await snapshot(alice)).toEqual(before);
   });
 
   it('refuses an unknown field in every request body (mass assignment) and changes nothing', async () => {

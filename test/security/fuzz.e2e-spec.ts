@@ -99,6 +99,8 @@ const headers = fc.record(
       fc.constant('Bearer '),
       fc.string({ maxLength: 60 }).map((s) => `Bearer ${s}`),
       fc.constant('Bearer a.b.c'),
+      // Shaped like a personal API key, or nearly: never one that was made.
+      fc.string({ maxLength: 50 }).map((s) => `Bearer cbk_${s}`),
       fc.constant('Basic Zm9vOmJhcg=='),
     ),
     Accept: fc.constantFrom('text/event-stream', '*/*', 'application/xml', 'text/html', ''),
@@ -183,11 +185,20 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
   const t = useApp(db, { double: true, admin: true, env: { MEMORY_WORKERS_ENABLED: 'false' } });
   const admin = t.admin;
   let user: TestUser;
+  let userKey: string;
   let operations: Operation[];
   let requests = 0;
 
   beforeAll(async () => {
     user = await registerUser(t, 'fuzzer');
+    userKey = (
+      await t
+        .http()
+        .post('/api/v1/auth/api-keys')
+        .set(bearer(user.token))
+        .send({ name: 'fuzzed' })
+        .expect(201)
+    ).body.key as string;
     const doc = (await t.http().get('/docs-json').expect(200)).body as {
       paths: Record<
         string,
@@ -246,7 +257,7 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
             maxKeys: 3,
           }),
           body,
-          fc.boolean(),
+          fc.constantFrom('none', 'token', 'key'),
           fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
           headers,
           async (segments, query, payload, authenticated, contentType, extraHeaders) => {
@@ -257,7 +268,9 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
               op.path,
             );
             let req = call(t, op.method, url).query(query as Record<string, string>);
-            if (authenticated) req = req.set(bearer(user.token));
+            // The user's API key: taken on the /v1 routes, a 401 everywhere else.
+            if (authenticated !== 'none')
+              req = req.set(bearer(authenticated === 'key' ? userKey : user.token));
             req = req.set('Content-Type', contentType).set(extraHeaders);
             const res = await req.send(
               payload instanceof CostlyBody
@@ -293,7 +306,11 @@ describe.each(TEST_DATABASES)('fuzzing every route on $name', (db) => {
       );
     let userToken: string;
     const tokenFor = (op: Operation) =>
-      op.path.startsWith('/api/v1/admin/') ? admin.token : userToken;
+      op.path.startsWith('/api/v1/admin/')
+        ? admin.token
+        : op.path.startsWith('/v1/')
+          ? userKey
+          : userToken;
     beforeAll(async () => {
       // A fresh token: the fuzzing above may have logged the last one out.
       userToken = await login(t, user.username, user.password);

@@ -139,7 +139,10 @@ describe.each(TEST_DATABASES)('identifiers on $name', (db) => {
     expect(routes.length).toBeGreaterThanOrEqual(8);
     for (const bad of ['not-a-uuid', '*', '%2A', `${admin.id}x`, "1'%20OR%20'1'='1"]) {
       for (const { method, path } of routes) {
-        const url = path.replace('{user_id}', bad).replace('{session_id}', randomUUID());
+        const url = path
+          .replace('{user_id}', bad)
+          .replace('{session_id}', randomUUID())
+          .replace('{key_id}', randomUUID());
         const res = await asAdmin(method as HttpMethod, url).send(
           VALID_BODIES[`${method} ${path}`] ?? {},
         );

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 
 import { TEST_DATABASES } from '../support/databases';
@@ -59,6 +60,40 @@ describe.each(TEST_DATABASES)('credentials in logs on $name', (db) => {
       }
     }
     expect(leaked(user.token, 'forged-signature-secret')).toEqual([]);
+  });
+
+  it('never logs a personal API key: made, used as a bearer token, or in the query string', async () => {
+    const created = await t
+      .http()
+      .post('/api/v1/auth/api-keys')
+      .set(bearer(user.token))
+      .set('X-Request-Id', 'key-created')
+      .send({ name: 'logged?' })
+      .expect(201);
+    const key = created.body.key as string;
+    const hash = createHash('sha256').update(key).digest('hex');
+    await logs.completed('key-created');
+    // Not a token the REST API takes (401), in the header or the query, and never written down.
+    await t.http().get(ME).set(bearer(key)).set('X-Request-Id', 'key-header').expect(401);
+    const header = await logs.completed('key-header');
+    expect(header.req.headers.authorization).toBe('[Redacted]');
+    await t.http().get(`${ME}?api_key=${key}`).set('X-Request-Id', 'key-query').expect(401);
+    expect((await logs.completed('key-query')).req.url).toBe(`${ME}?api_key=[Redacted]`);
+    // Taken on the OpenAI-compatible routes, answered or refused: never written down either.
+    await t.http().get('/v1/models').set(bearer(key)).set('X-Request-Id', 'key-v1').expect(200);
+    expect((await logs.completed('key-v1')).req.headers.authorization).toBe('[Redacted]');
+    const completion = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] };
+    await t.http().post('/v1/chat/completions').set(bearer(key)).send(completion).expect(503);
+    await t
+      .http()
+      .post('/v1/chat/completions')
+      .set(bearer(key))
+      .set('X-Request-Id', 'key-v1-refused')
+      .send({ ...completion, temperature: 9 })
+      .expect(400);
+    await logs.completed('key-v1-refused');
+    await t.http().get('/api/v1/auth/api-keys').set(bearer(user.token)).expect(200);
+    expect(leaked(key, key.slice(4), hash)).toEqual([]);
   });
 
   it('redacts Proxy-Authorization, X-Api-Key and other credential headers', async () => {

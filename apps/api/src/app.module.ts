@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino';
 
 import { AccountModule } from './account/account.module';
 import { AdminModule } from './admin/admin.module';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { ChatModule } from './chat/chat.module';
 import { HealthModule } from './health/health.module';
@@ -32,6 +33,7 @@ export class AppModule implements BeforeApplicationShutdown {
         DatabaseModule,
         AccountModule,
         AdminModule,
+        ApiKeysModule,
         AuthModule,
         ChatModule,
         HealthModule,

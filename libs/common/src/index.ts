@@ -1,3 +1,4 @@
+export * from './auth/api-keys';
 export * from './auth/authenticated-user';
 export * from './auth/decorators';
 export * from './auth/roles.guard';

@@ -45,6 +45,8 @@ export interface AuthConfig {
   jwtIssuer: string;
   jwtAudience: string;
   bcryptCost: number;
+  /** API_KEYS_MAX_PER_USER: the most personal API keys one account may hold (at least 1). */
+  apiKeysMaxPerUser: number;
 }
 
 export interface AdminBootstrapConfig {

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       jwtAlgorithm: 'HS256',
       jwtExpiresInSeconds: 24 * 3600,
       bcryptCost: 12,
+      apiKeysMaxPerUser: 10,
     });
     expect(config.openai).toEqual({
       apiKey: undefined,

@@ -72,6 +72,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       jwtIssuer: read.string('JWT_ISSUER', 'memory-chatbot'),
       jwtAudience: read.string('JWT_AUDIENCE', 'memory-chatbot-api'),
       bcryptCost: read.int('BCRYPT_COST', 12, { min: 10, max: 15 }),
+      apiKeysMaxPerUser: read.int('API_KEYS_MAX_PER_USER', 10, { min: 1, max: 1000 }),
     },
     admin: readAdmin(read),
     openai: {

@@ -1,5 +1,6 @@
 export * from './data-source-options';
 export * from './database.module';
+export * from './entities/api-key.entity';
 export * from './entities/chat-session.entity';
 export * from './entities/memory-job.entity';
 export * from './entities/message.entity';

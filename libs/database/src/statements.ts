@@ -78,6 +78,11 @@ export class Statements {
     return this.sqlite ? '' : ' LOCK IN SHARE MODE';
   }
 
+  /** `SELECT ... FOR UPDATE` on MySQL/MariaDB; nothing on SQLite, whose writes run one at a time. */
+  get updateLock(): string {
+    return this.sqlite ? '' : ' FOR UPDATE';
+  }
+
   /** Runs one statement with `?` placeholders in the manager's transaction (or autocommit). */
   async runIn(manager: EntityManager, sql: string, params: unknown[]): Promise<StatementResult> {
     // Logged like TypeORM's own statements (off in production; the query-plan test reads them).

@@ -4,6 +4,7 @@ import { MemoryJobsModule } from '@app/memory-jobs';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { SessionsModule } from '../sessions/sessions.module';
 import { UsersModule } from '../users/users.module';
 import { AccountController } from './account.controller';
@@ -14,6 +15,7 @@ import { UserDeletionWorker } from './user-deletion.worker';
 @Module({
   imports: [
     AiModule,
+    ApiKeysModule,
     MemoryJobsModule,
     SessionsModule,
     TypeOrmModule.forFeature([UserDeletion]),

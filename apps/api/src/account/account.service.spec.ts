@@ -9,6 +9,7 @@ import {
   fakeMemoryStore,
   loadTestConfig,
 } from '../../../../test/support/builders';
+import { ApiKeysService } from '../api-keys/api-keys.service';
 import { SessionsService } from '../sessions/sessions.service';
 import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
 import { PasswordHasher } from '../users/password-hasher';
@@ -54,6 +55,21 @@ function setUp(env: Record<string, string> = {}) {
   };
   const hasher = { verify: jest.fn((pw: string) => Promise.resolve(pw === 'right')) };
   const sessions = { exportForUser: jest.fn().mockResolvedValue([]) };
+  const apiKeys = {
+    list: jest.fn().mockResolvedValue([
+      {
+        id: 'k1',
+        userId: caller.id,
+        name: 'editor',
+        prefix: 'cbk_abcdefgh',
+        keyHash: 'f'.repeat(64),
+        tokenVersion: 0,
+        createdAt: new Date('2026-01-01T00:00:00.000Z'),
+        lastUsedAt: null,
+        expiresAt: null,
+      },
+    ]),
+  };
   const service = new AccountService(
     config,
     sessions as unknown as SessionsService,
@@ -62,6 +78,7 @@ function setUp(env: Record<string, string> = {}) {
     users as unknown as UsersService,
     hasher as unknown as PasswordHasher,
     new LoginFailureLimiter(config, new ThrottlerStorageService()),
+    apiKeys as unknown as ApiKeysService,
   );
   return { config, service, deletions, store };
 }
@@ -164,6 +181,22 @@ describe('AccountService', () => {
       memories: [],
       memories_status: 'unavailable',
     });
+  });
+
+  it('exports the API keys as lists show them, never their hash', async () => {
+    const { service } = setUp();
+    const bundle = await service.exportFor(caller);
+    expect(bundle.api_keys).toEqual([
+      {
+        id: 'k1',
+        name: 'editor',
+        prefix: 'cbk_abcdefgh',
+        created_at: '2026-01-01T00:00:00.000Z',
+        last_used_at: null,
+        expires_at: null,
+      },
+    ]);
+    expect(JSON.stringify(bundle)).not.toContain('f'.repeat(64));
   });
 });
 

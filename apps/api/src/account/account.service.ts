@@ -5,6 +5,8 @@ import { UserDeletion } from '@app/database';
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 
+import { ApiKeysService } from '../api-keys/api-keys.service';
+import { ApiKeyDto } from '../api-keys/dto/api-key.dto';
 import { SessionsService } from '../sessions/sessions.service';
 import { LoginFailureLimiter } from '../throttling/login-failure-limiter';
 import { PasswordHasher } from '../users/password-hasher';
@@ -41,17 +43,21 @@ export class AccountService {
     private readonly users: UsersService,
     private readonly hasher: PasswordHasher,
     private readonly failures: LoginFailureLimiter,
+    private readonly apiKeys: ApiKeysService,
   ) {}
 
   async exportFor(caller: AuthenticatedUser): Promise<AccountExportDto> {
-    const [sessions, memories] = await Promise.all([
+    const [sessions, memories, apiKeys] = await Promise.all([
       this.sessions.exportForUser(caller.id),
       this.memoriesFor(caller.id),
+      this.apiKeys.list(caller.id),
     ]);
     return {
       exported_at: new Date().toISOString(),
       user: UserDto.from(caller),
       sessions: sessions.map(({ session, messages }) => ExportSessionDto.from(session, messages)),
+      // What the keys are called and when they were used: never a key (not stored) nor its hash.
+      api_keys: apiKeys.map((key) => ApiKeyDto.from(key)),
       memories: memories.items,
       memories_status: memories.status,
     };

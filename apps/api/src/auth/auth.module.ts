@@ -6,6 +6,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 
+import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
@@ -30,6 +31,7 @@ import { RevokedTokensRepository } from './revoked-tokens.repository';
       }),
     }),
     TypeOrmModule.forFeature([RevokedToken]),
+    ApiKeysModule,
     UsersModule,
   ],
   controllers: [AuthController],

@@ -134,6 +134,7 @@ describe('AuthService', () => {
         role: 'admin',
         tokenId: 'j1',
         tokenExpiresAt: new Date(2_000_000_000 * 1000),
+        tokenVersion: 3,
       });
     });
 
@@ -174,5 +175,19 @@ describe('AuthService', () => {
       tokenExpiresAt: expiresAt,
     });
     expect(revoked.revoke).toHaveBeenCalledWith({ jti: 'jti-1', userId: user.id, expiresAt });
+  });
+
+  it('logout revokes nothing for a caller who came with an API key', async () => {
+    await service.logout({
+      id: user.id,
+      username: user.username,
+      email: user.email,
+      role: 'user',
+      createdAt: user.createdAt,
+      tokenId: 'key:9d0e4b1c-0000-4000-8000-000000000002',
+      tokenExpiresAt: new Date('2030-01-01T00:00:00.000Z'),
+      apiKeyId: '9d0e4b1c-0000-4000-8000-000000000002',
+    });
+    expect(revoked.revoke).not.toHaveBeenCalled();
   });
 });

@@ -78,10 +78,17 @@ export class AuthService {
       createdAt: user.createdAt,
       tokenId: payload.jti,
       tokenExpiresAt: new Date(payload.exp * 1000),
+      tokenVersion: user.tokenVersion,
     };
   }
 
+  /**
+   * Revokes the caller's token. A caller who came with an API key has no token to revoke (keys are
+   * revoked by id, DELETE /auth/api-keys/{key_id}); logout does not take keys anyway, but if a
+   * route ever did, it must not put `key:<id>` on the revoked list nor touch anything else.
+   */
   async logout(caller: AuthenticatedUser): Promise<void> {
+    if (caller.apiKeyId !== undefined) return;
     await this.revokedTokens.revoke({
       jti: caller.tokenId,
       userId: caller.id,

@@ -1,9 +1,10 @@
-import { AuthenticatedUser, DomainError, ErrorCode, Public } from '@app/common';
+import { Authenticated, AuthenticatedUser, DomainError, ErrorCode, Public } from '@app/common';
 import { AppConfig, loadConfig } from '@app/config';
 import { Controller, ExecutionContext, Get } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 
+import { ApiKeysService } from '../api-keys/api-keys.service';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { jwtKey } from './jwt-key';
@@ -17,7 +18,25 @@ class SomeController {
   @Public()
   @Get('public')
   open(): void {}
+
+  @Authenticated({ apiKeys: true })
+  @Get('keyed')
+  keyed(): void {}
 }
+
+/** Keys accepted by the whole controller, except where a method says otherwise. */
+@Authenticated({ apiKeys: true })
+@Controller()
+class KeyedController {
+  @Get('v1')
+  keyed(): void {}
+
+  @Authenticated()
+  @Get('tokens-only')
+  closed(): void {}
+}
+
+const API_KEY = `cbk_${'A'.repeat(43)}`;
 
 const caller: AuthenticatedUser = {
   id: '4f1d7a2e-0000-4000-8000-000000000001',
@@ -29,15 +48,26 @@ const caller: AuthenticatedUser = {
   tokenExpiresAt: new Date(2_000_000_000 * 1000),
 };
 
+const keyCaller: AuthenticatedUser = {
+  ...caller,
+  tokenId: 'key:9d0e4b1c-0000-4000-8000-000000000002',
+  apiKeyId: '9d0e4b1c-0000-4000-8000-000000000002',
+};
+
 interface FakeRequest {
   headers: { authorization?: string };
   user?: unknown;
 }
 
-function contextOf(method: 'closed' | 'open', request: FakeRequest): ExecutionContext {
+function contextOf(
+  method: 'closed' | 'open' | 'keyed',
+  request: FakeRequest,
+  controller: typeof SomeController | typeof KeyedController = SomeController,
+): ExecutionContext {
+  const handler = (controller.prototype as unknown as Record<string, () => void>)[method];
   return {
-    getClass: () => SomeController,
-    getHandler: () => SomeController.prototype[method],
+    getClass: () => controller,
+    getHandler: () => handler,
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}) }),
   } as unknown as ExecutionContext;
 }
@@ -45,6 +75,7 @@ function contextOf(method: 'closed' | 'open', request: FakeRequest): ExecutionCo
 describe('JwtAuthGuard with JwtStrategy', () => {
   let config: AppConfig;
   let auth: { authenticate: jest.Mock };
+  let apiKeys: { authenticate: jest.Mock };
   let strategy: JwtStrategy;
   let guard: JwtAuthGuard;
   let jwt: JwtService;
@@ -52,9 +83,10 @@ describe('JwtAuthGuard with JwtStrategy', () => {
   beforeEach(() => {
     config = loadConfig({ JWT_SECRET: 'k'.repeat(32) });
     auth = { authenticate: jest.fn().mockResolvedValue(caller) };
+    apiKeys = { authenticate: jest.fn().mockResolvedValue(keyCaller) };
     const name = `jwt:spec:${Math.random()}`;
     strategy = new JwtStrategy(name, config, auth as unknown as AuthService);
-    guard = new JwtAuthGuard(name, new Reflector());
+    guard = new JwtAuthGuard(name, new Reflector(), apiKeys as unknown as ApiKeysService);
     jwt = new JwtService({
       privateKey: jwtKey(config),
       signOptions: {
@@ -73,9 +105,15 @@ describe('JwtAuthGuard with JwtStrategy', () => {
       options,
     );
 
-  const authorize = async (authorization?: string) => {
+  const authorize = async (
+    authorization?: string,
+    method: 'closed' | 'keyed' = 'closed',
+    controller: typeof SomeController | typeof KeyedController = SomeController,
+  ) => {
     const request: FakeRequest = { headers: { authorization } };
-    const result = await guard.canActivate(contextOf('closed', request)).catch((e: unknown) => e);
+    const result = await guard
+      .canActivate(contextOf(method, request, controller))
+      .catch((e: unknown) => e);
     return { result, user: request.user };
   };
 
@@ -123,6 +161,71 @@ describe('JwtAuthGuard with JwtStrategy', () => {
     auth.authenticate.mockRejectedValue(busy);
     const { result } = await authorize(`Bearer ${token()}`);
     expect(result).toBe(busy);
+  });
+
+  describe('API keys', () => {
+    it('on a route that accepts keys, hands a cbk_ token to ApiKeysService, not to passport', async () => {
+      const { result, user } = await authorize(`Bearer ${API_KEY}`, 'keyed');
+      expect(result).toBe(true);
+      expect(user).toBe(keyCaller);
+      expect(apiKeys.authenticate).toHaveBeenCalledWith(API_KEY);
+      expect(auth.authenticate).not.toHaveBeenCalled();
+    });
+
+    it('answers TOKEN_INVALID when ApiKeysService refuses the key', async () => {
+      apiKeys.authenticate.mockResolvedValue(null);
+      const { result, user } = await authorize(`Bearer ${API_KEY}`, 'keyed');
+      expect(result).toBeInstanceOf(DomainError);
+      expect(result).toMatchObject({
+        code: ErrorCode.TokenInvalid,
+        message: 'Invalid or missing access token',
+      });
+      expect(user).toBeUndefined();
+    });
+
+    it('still takes a JWT on a route that accepts keys', async () => {
+      const { result, user } = await authorize(`Bearer ${token()}`, 'keyed');
+      expect(result).toBe(true);
+      expect(user).toBe(caller);
+      expect(apiKeys.authenticate).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['an ordinary route', 'closed', SomeController],
+      ['a method that overrides its controller with @Authenticated()', 'closed', KeyedController],
+    ] as const)('refuses a key on %s without looking it up', async (_name, method, controller) => {
+      const { result } = await authorize(`Bearer ${API_KEY}`, method, controller);
+      expect(result).toMatchObject({ code: ErrorCode.TokenInvalid });
+      expect(apiKeys.authenticate).not.toHaveBeenCalled();
+      expect(auth.authenticate).not.toHaveBeenCalled();
+    });
+
+    it('takes a key where the controller accepts them', async () => {
+      const { result, user } = await authorize(`Bearer ${API_KEY}`, 'keyed', KeyedController);
+      expect(result).toBe(true);
+      expect(user).toBe(keyCaller);
+    });
+
+    it.each([
+      ['a loose header', `Bearer  ${API_KEY}`],
+      ['another scheme', `Basic ${API_KEY}`],
+      ['text after the key', `Bearer ${API_KEY} x`],
+    ])('refuses %s without looking the key up', async (_name, header) => {
+      const { result } = await authorize(header, 'keyed');
+      expect(result).toMatchObject({ code: ErrorCode.TokenInvalid });
+      expect(apiKeys.authenticate).not.toHaveBeenCalled();
+    });
+
+    it('lets a database error of the key lookup through as it is', async () => {
+      const busy = new DomainError(ErrorCode.DatabaseBusy, 'busy');
+      apiKeys.authenticate.mockRejectedValue(busy);
+      const { result } = await authorize(`Bearer ${API_KEY}`, 'keyed');
+      expect(result).toBe(busy);
+    });
+
+    it('refuses API keys on admin routes when the route is declared', () => {
+      expect(() => Authenticated({ admin: true, apiKeys: true })).toThrow(/not accepted on admin/);
+    });
   });
 
   it('leaves passport’s registry on shutdown', async () => {

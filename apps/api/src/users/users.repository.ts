@@ -60,6 +60,25 @@ export class UsersRepository {
     return rows.length > 0 && !this.statements.hydrate(User, 'disabled', rows[0].disabled);
   }
 
+  /**
+   * Inside the caller's transaction: an exclusive lock on the user row, for work that must count
+   * the user's rows and insert one without another transaction doing the same meanwhile (two
+   * shared locks would both pass). Answers the user's token_version, or null when the user no
+   * longer exists or is disabled.
+   */
+  async holdExclusively(manager: EntityManager, id: string): Promise<number | null> {
+    const { rows } = await this.statements.runIn(
+      manager,
+      this.statements.sql(`SELECT {disabled}, {token_version} FROM {users} WHERE {id} = ?`) +
+        this.statements.updateLock,
+      [id],
+    );
+    if (rows.length === 0 || this.statements.hydrate(User, 'disabled', rows[0].disabled)) {
+      return null;
+    }
+    return Number(rows[0].token_version);
+  }
+
   /** False when a concurrent insert took the username, its skeleton or the email first. */
   async insert(user: User): Promise<boolean> {
     try {

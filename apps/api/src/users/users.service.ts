@@ -179,6 +179,16 @@ export class UsersService {
     }
   }
 
+  /**
+   * Like holdActive, with an exclusive lock (to count the user's rows, then insert one) and the
+   * user's current token_version as the answer.
+   */
+  async holdExclusively(manager: EntityManager, id: string): Promise<number> {
+    const tokenVersion = await this.users.holdExclusively(manager, id);
+    if (tokenVersion === null) throw new DomainError(ErrorCode.AccountGone, ACCOUNT_GONE);
+    return tokenVersion;
+  }
+
   /** A username or an email, in any spelling that canonicalises to it. */
   findByLogin(login: string): Promise<User | null> {
     return this.users.findByLogin(canonical(login));

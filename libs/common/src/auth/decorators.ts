@@ -11,6 +11,7 @@ import { ApiErrors, ApiPublic, documentParameterErrors } from '../errors/api-err
 import { DomainError } from '../errors/domain-error';
 import { ErrorCode } from '../errors/error-codes';
 import { canonicalUuid } from '../http/uuid';
+import { ACCEPTS_API_KEYS_KEY } from './api-keys';
 import type { AuthenticatedUser } from './authenticated-user';
 import { Roles, RolesGuard } from './roles.guard';
 
@@ -21,12 +22,33 @@ export const BEARER_AUTH_NAME = 'bearer';
 export const Public = (): MethodDecorator & ClassDecorator =>
   applyDecorators(SetMetadata(IS_PUBLIC_KEY, true), ApiPublic());
 
+export interface AuthenticatedOptions {
+  /** Only callers with the admin role (RolesGuard). */
+  admin?: boolean;
+  /**
+   * A personal API key (`Bearer cbk_…`) is accepted as well as a JWT. Meant for the
+   * OpenAI-compatible `/v1` routes only: on every other route a key is an invalid token (401).
+   * Never on admin routes.
+   */
+  apiKeys?: boolean;
+}
+
 /**
  * A route that needs a valid token (the global JWT guard), and with `{ admin: true }` the admin
- * role (RolesGuard). Without it, the route takes any role, even inside an admin controller.
+ * role (RolesGuard). Without it, the route takes any role, even inside an admin controller. With
+ * `{ apiKeys: true }` the guard also takes an API key. Each use sets both, so a method's
+ * `@Authenticated()` overrides its controller's choice either way.
  */
-export function Authenticated(options: { admin?: boolean } = {}): MethodDecorator & ClassDecorator {
-  const decorators = [ApiBearerAuth(BEARER_AUTH_NAME)];
+export function Authenticated(
+  options: AuthenticatedOptions = {},
+): MethodDecorator & ClassDecorator {
+  if (options.admin && options.apiKeys) {
+    throw new Error('API keys are not accepted on admin routes');
+  }
+  const decorators = [
+    ApiBearerAuth(BEARER_AUTH_NAME),
+    SetMetadata(ACCEPTS_API_KEYS_KEY, options.apiKeys === true),
+  ];
   if (options.admin) {
     decorators.push(Roles('admin'), UseGuards(RolesGuard), ApiErrors(ErrorCode.AdminRequired));
   } else {

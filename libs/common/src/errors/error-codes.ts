@@ -19,6 +19,7 @@ export enum ErrorCode {
   SessionNotFound = 'SESSION_NOT_FOUND',
   MemoryNotFound = 'MEMORY_NOT_FOUND',
   JobNotFound = 'JOB_NOT_FOUND',
+  ApiKeyNotFound = 'API_KEY_NOT_FOUND',
   RequestTimeout = 'REQUEST_TIMEOUT',
   UsernameTaken = 'USERNAME_TAKEN',
   UsernameTooSimilar = 'USERNAME_TOO_SIMILAR',
@@ -27,6 +28,7 @@ export enum ErrorCode {
   CannotChangeSelf = 'CANNOT_CHANGE_SELF',
   LastAdmin = 'LAST_ADMIN',
   JobNotFailed = 'JOB_NOT_FAILED',
+  ApiKeyLimit = 'API_KEY_LIMIT',
   BodyTooLarge = 'BODY_TOO_LARGE',
   UriTooLong = 'URI_TOO_LONG',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
@@ -96,6 +98,10 @@ export const ERRORS: Record<ErrorCode, ErrorCodeInfo> = {
     when: "No such memory of the caller's (unknown, malformed or someone else's)",
   },
   [ErrorCode.JobNotFound]: { status: 404, when: 'No such memory job' },
+  [ErrorCode.ApiKeyNotFound]: {
+    status: 404,
+    when: "No such API key of this user's (unknown or someone else's)",
+  },
   [ErrorCode.RequestTimeout]: {
     status: 408,
     when: 'The request did not arrive in full in time (the connection is closed)',
@@ -116,6 +122,10 @@ export const ERRORS: Record<ErrorCode, ErrorCodeInfo> = {
   },
   [ErrorCode.LastAdmin]: { status: 409, when: 'The last admin cannot delete their account' },
   [ErrorCode.JobNotFailed]: { status: 409, when: 'Only a failed memory job can be retried' },
+  [ErrorCode.ApiKeyLimit]: {
+    status: 409,
+    when: 'The account holds as many API keys as allowed (`API_KEYS_MAX_PER_USER`); revoke one first',
+  },
   [ErrorCode.BodyTooLarge]: { status: 413, when: 'The body is larger than 1 MiB' },
   [ErrorCode.UriTooLong]: { status: 414, when: 'A path segment is longer than 16 KiB' },
   [ErrorCode.UnsupportedMediaType]: {

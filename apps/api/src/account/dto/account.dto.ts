@@ -4,6 +4,7 @@ import { ChatSession, Message, MESSAGE_ROLES, type MessageRole } from '@app/data
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
 
+import { ApiKeyDto } from '../../api-keys/dto/api-key.dto';
 import { UserDto } from '../../users/dto/user.dto';
 
 export class DeleteAccountDto {
@@ -73,6 +74,11 @@ export class AccountExportDto {
   @ApiProperty({ format: 'date-time' }) exported_at!: string;
   @ApiProperty({ type: UserDto }) user!: UserDto;
   @ApiProperty({ type: [ExportSessionDto] }) sessions!: ExportSessionDto[];
+  @ApiProperty({
+    type: [ApiKeyDto],
+    description: 'Your API keys as lists show them: names, prefixes and dates, never the keys',
+  })
+  api_keys!: ApiKeyDto[];
   @ApiProperty({ type: [ExportMemoryDto] }) memories!: ExportMemoryDto[];
   @ApiProperty({
     enum: MEMORIES_STATUSES,

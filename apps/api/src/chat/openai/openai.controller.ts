@@ -16,9 +16,10 @@ const OWNER = 'chatbot-memory';
 /**
  * OpenAI's protocol, for the chat front ends and SDKs that speak it (docs/openai-compatible.md).
  * Errors come in OpenAI's shape (`{error: {message, type, param, code}}`) on every `/v1` path.
+ * The only routes that take a personal API key (`Bearer cbk_…`) besides a login token.
  */
 @ApiTags('openai')
-@Authenticated()
+@Authenticated({ apiKeys: true })
 @Controller('v1')
 export class OpenAiController {
   /** Unix seconds this process started: `created` of the model it lists. */
@@ -27,7 +28,11 @@ export class OpenAiController {
   constructor(private readonly completions: CompletionsService) {}
 
   @Get('models')
-  @ApiOperation({ operationId: 'listModels', summary: 'The model served (OpenAI protocol)' })
+  @ApiOperation({
+    operationId: 'listModels',
+    summary: 'The model served (OpenAI protocol)',
+    description: 'The bearer may be a personal API key (`cbk_…`) or a login token.',
+  })
   @ApiOkResponse({ type: ModelListDto, description: 'One model: the configured chat model' })
   models(): ModelListDto {
     return {
@@ -45,6 +50,7 @@ export class OpenAiController {
     operationId: 'createChatCompletion',
     summary: 'A chat completion with memory (OpenAI protocol), JSON or streamed',
     description:
+      'The bearer may be a personal API key (`cbk_…`) or a login token. ' +
       'Send the whole conversation as OpenAI clients do. Memories found with the latest user ' +
       'message are given to the model; that message and the reply are stored in a session ' +
       '(X-Session-Id, else X-OpenWebUI-Chat-Id or X-Conversation-Id, else one per API key and ' +

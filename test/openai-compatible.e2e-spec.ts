@@ -13,6 +13,7 @@ import { TEST_DATABASES } from './support/databases';
 import { userMessagesFromExtractionPrompt } from './support/openai-double';
 import {
   bearer,
+  eventually,
   memoryJobsDone,
   memoryJobsDrained,
   registerUser,
@@ -434,6 +435,48 @@ describe.each(TEST_DATABASES)('OpenAI-compatible routes on $name', (db) => {
     });
     const unknown = await t.http().get('/v1/embeddings').expect(404);
     expect(unknown.body.error).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('keeps what arrived when the client goes away mid-stream, and stays up', async () => {
+    const { user, openai } = await newClient();
+    double.stallStreamAfter(2);
+    const gone = new AbortController();
+    const stream = await openai.chat.completions.create(
+      { model, messages: [{ role: 'user', content: 'one two three four' }], stream: true },
+      { signal: gone.signal },
+    );
+    let text = '';
+    await (async () => {
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+        if (text === 'Echo: one ') gone.abort();
+      }
+    })().catch(() => undefined);
+    expect(text).toBe('Echo: one ');
+    const stored = await eventually(async () => {
+      const [session] = await sessionsOf(user);
+      const messages = session ? await messagesOf(user, session.id) : [];
+      return messages.length === 2 ? messages : undefined;
+    }, 'the partial reply to be stored');
+    expect(stored).toEqual([
+      ['user', 'one two three four'],
+      ['assistant', 'Echo: one '],
+    ]);
+    double.reset();
+    await t.http().get('/health/live').expect(200);
+    await memoryJobsDone(t, user.id);
+  });
+
+  it('streams a request kept out of memory as any other', async () => {
+    const { user, openai } = await newClient();
+    const stream = await openai.chat.completions.create(
+      { model, messages: [{ role: 'user', content: 'Private words' }], stream: true },
+      { headers: { 'X-Memory': 'off' } },
+    );
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toBe('Echo: Private words');
+    expect(await sessionsOf(user)).toEqual([]);
   });
 
   it('takes a personal API key as its owner; a revoked, expired or made-up key is the SDK’s AuthenticationError', async () => {

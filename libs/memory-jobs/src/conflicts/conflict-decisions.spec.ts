@@ -1,4 +1,10 @@
-import { MemoryRecord } from '@app/ai';
+import { LlmClient, MemoryRecord } from '@app/ai';
+import { loadConfig } from '@app/config';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { OpenAiTestDouble } from '../../../../test/support/openai-double';
 
 import { MAX_MERGED_TEXT, readDecisions } from './conflict-decisions';
 import {
@@ -28,7 +34,7 @@ const question = (): ConflictQuestion =>
     { memory: dog, close: [cat, lisbon] },
   ]);
 
-const answer = (...decisions: object[]) => JSON.stringify({ decisions });
+const answer = (...decisions: unknown[]) => JSON.stringify({ decisions });
 
 describe('the conflict question', () => {
   it('is a JSON-mode pair: the instructions, then the facts as JSON under short ids', () => {
@@ -194,7 +200,7 @@ describe('reading the decisions', () => {
     })();
     const withValid =
       parsed && Array.isArray(parsed.decisions) && !text.includes('"N2"')
-        ? answer(valid, ...(parsed.decisions as object[]))
+        ? answer(valid, ...(parsed.decisions as unknown[]))
         : text;
     expect(readDecisions(withValid, question())).toEqual({ problem });
   });
@@ -205,5 +211,53 @@ describe('reading the decisions', () => {
       question(),
     );
     expect(JSON.stringify(read)).not.toContain('Secret');
+  });
+});
+
+/** The question as the real SDK sends it, to the test double the e2e suites answer it with. */
+describe('the conflict question and the test double', () => {
+  const double = new OpenAiTestDouble({ embeddingDims: 8 });
+  let llm: LlmClient;
+
+  beforeAll(async () => {
+    await double.start();
+    llm = new LlmClient(
+      loadConfig({
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'conflict-spec-')),
+        JWT_SECRET: 'k'.repeat(32),
+        OPENAI_API_KEY: 'test',
+        OPENAI_BASE_URL: double.baseURL,
+        OPENAI_MAX_RETRIES: '0',
+      }),
+    );
+  });
+  afterAll(() => double.stop());
+  afterEach(() => double.reset());
+
+  it('is recognised, in JSON mode, and answered by the default decider: same first three words → UPDATE', async () => {
+    const q = conflictQuestion([
+      { memory: memory('n1', 'I live in Berlin.'), close: [memory('e1', 'I live in Lisbon.')] },
+      { memory: memory('n2', 'I like chess.'), close: [memory('e1', 'I live in Lisbon.')] },
+    ]);
+    const { content } = await llm.completeJson(q.messages);
+    expect(double.conflictRequests()).toHaveLength(1);
+    expect(double.chatRequests()).toHaveLength(0);
+    expect(readDecisions(content, q)).toEqual({
+      decisions: [
+        {
+          event: 'UPDATE',
+          fact: q.facts.get('N1'),
+          memory: q.memories.get('E1'),
+          text: 'I live in Berlin.',
+        },
+      ],
+    });
+  });
+
+  it('answers what a decider set says, valid or not', async () => {
+    double.setDecider(() => 'not json');
+    const q = conflictQuestion([{ memory: berlin, close: [lisbon] }]);
+    const { content } = await llm.completeJson(q.messages);
+    expect(readDecisions(content, q)).toEqual({ problem: 'the answer is not a JSON object' });
   });
 });

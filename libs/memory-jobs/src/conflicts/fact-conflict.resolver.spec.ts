@@ -104,15 +104,17 @@ describe('FactConflictResolver', () => {
     );
   });
 
-  it('DELETE: the old memory is retired, the new one’s history names its text', async () => {
+  it('DELETE: the old memory is retired, the new one’s history names its text (as it is now)', async () => {
     const { resolver, store } = setUp({
       answer: decide({ fact: 'N1', event: 'DELETE', memory: 'E1' }),
     });
+    // Another job changed it since it was looked up.
+    store.get.mockResolvedValue({ ...lisbon, memory: 'Lives in Lisbon, Alfama' });
     expect(await resolver.resolve(USER, [berlin], SOURCE)).toMatchObject({ retired: 1 });
     expect(store.delete.mock.calls).toEqual([[USER, 'old-lisbon']]);
     expect(store.recordHistory).toHaveBeenCalledWith(USER, 'new-berlin', {
       action: 'DELETE',
-      previousValue: 'Lives in Lisbon',
+      previousValue: 'Lives in Lisbon, Alfama',
       newValue: 'Lives in Berlin',
     });
   });
@@ -141,6 +143,11 @@ describe('FactConflictResolver', () => {
     retire.store.delete.mockRejectedValue(gone());
     expect(await retire.resolver.resolve(USER, [berlin], SOURCE)).toMatchObject({ retired: 0 });
     expect(retire.store.recordHistory).not.toHaveBeenCalled();
+
+    const retired = setUp({ answer: decide({ fact: 'N1', event: 'DELETE', memory: 'E1' }) });
+    retired.store.get.mockResolvedValue(null);
+    expect(await retired.resolver.resolve(USER, [berlin], SOURCE)).toMatchObject({ retired: 0 });
+    expect(retired.store.delete).not.toHaveBeenCalled();
   });
 
   it('finishes when the new memory vanished meanwhile', async () => {

@@ -48,7 +48,11 @@ export class FactConflictResolver {
   }
 
   /** Weighs the memories an extraction just stored (`learned`) against the user's older ones. */
-  async resolve(userId: string, learned: MemoryRecord[], source: MemorySource): Promise<Resolution> {
+  async resolve(
+    userId: string,
+    learned: MemoryRecord[],
+    source: MemorySource,
+  ): Promise<Resolution> {
     if (!this.enabled || learned.length === 0) return NOTHING;
     // A user's first memories have nothing to contradict: no search, no call.
     if ((await this.store.count(userId, learned.length + 1)) <= learned.length) return NOTHING;
@@ -110,11 +114,13 @@ export class FactConflictResolver {
       await this.unlessGone(() => this.store.delete(userId, fact.id));
       done.updated++;
     } else if (event === 'DELETE') {
-      if (!(await this.unlessGone(() => this.store.delete(userId, memory.id)))) return;
+      // Its text now: another job may have updated it since it was looked up.
+      const retired = await this.store.get(userId, memory.id);
+      if (!retired || !(await this.unlessGone(() => this.store.delete(userId, memory.id)))) return;
       await this.unlessGone(() =>
         this.store.recordHistory(userId, fact.id, {
           action: 'DELETE',
-          previousValue: memory.memory,
+          previousValue: retired.memory,
           newValue: fact.memory,
         }),
       );

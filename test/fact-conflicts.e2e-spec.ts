@@ -233,6 +233,27 @@ describe.each(TEST_DATABASES)('facts that change on $name', (db) => {
     }
   });
 
+  it('a re-run of a job that updated a memory (its worker died after) ends the same', async () => {
+    const u = await registerUser(t);
+    await tell(t, u, 'I live in Lisbon.');
+    await chatTurn(t, u, 'I live in Berlin.');
+    const [job] = await t.app.get(DataSource).getRepository(MemoryJob).findBy({ userId: u.id });
+    const extraction = t.app.get(MemoryExtractionService);
+    try {
+      await extraction.extract([{ ...job, attempts: 1 }]);
+      expect(await texts(u)).toEqual(['I live in Berlin.']);
+      // The second attempt forgets the memory the first one updated (its text came from this
+      // turn), then learns the fact again: nothing older is left to weigh it against.
+      await extraction.extract([{ ...job, attempts: 2 }]);
+      const [berlin, ...others] = await list(u);
+      expect(others).toEqual([]);
+      expect(berlin.memory).toBe('I live in Berlin.');
+      expect((await history(u, berlin.id)).map((h) => h.action)).toEqual(['ADD']);
+    } finally {
+      await t.app.get(DataSource).getRepository(MemoryJob).delete({ userId: u.id });
+    }
+  });
+
   it('asks only about facts close enough to an older memory (MEMORY_CONFLICT_SIMILARITY)', () => {
     // What the double's embeddings make of the texts above, against the default 0.4.
     const cosine = (a: string, b: string) => {

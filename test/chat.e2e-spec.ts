@@ -154,7 +154,15 @@ describe.each(TEST_DATABASES)('chat on $name', (db) => {
     const prompt = promptOf(double.chatRequests()[0]);
     const block = prompt.find((m) => m.content.includes('<memories>\n'));
     expect(block?.role).toBe('user');
-    expect(block?.content).toContain('I live in Lisbon.');
+    // A JSON list of dated facts, newest first: the carpenter was learned after Lisbon.
+    const facts = JSON.parse(block!.content.split('<memories>\n')[1].split('\n</memories>')[0]) as {
+      date: string;
+      fact: string;
+    }[];
+    const today = new Date().toISOString().slice(0, 10);
+    expect(facts[0].fact).toBe('I work as a carpenter.');
+    expect(facts.map((f) => f.fact)).toContain('I live in Lisbon.');
+    expect(facts.every((f) => /^\d{4}-\d{2}-\d{2}$/.test(f.date) && f.date <= today)).toBe(true);
     expect(
       prompt.filter((m) => m.role === 'system').every((m) => !m.content.includes('Lisbon')),
     ).toBe(true);

@@ -22,7 +22,9 @@ const ANNA_ENTITIES = ['Anna Schmidt', 'Porto', 'friend Anna Schmidt'];
 /**
  * How many embedding requests reach the model server: a chat turn makes one (its message and the
  * entities Mem0's search boosts with, in one batch), an extraction job two (the turn, to find what
- * is known already, before the extraction prompt; then the facts and their entities together).
+ * is known already, before the extraction prompt; then the facts and their entities together),
+ * plus, once the user has older memories, one per new fact: the search for older memories close
+ * to it (MEMORY_RESOLVE_CONFLICTS), its text and entities in one batch.
  */
 describe.each(TEST_DATABASES)('embedding round trips on $name', (db) => {
   const double = new OpenAiTestDouble({ embeddingDims: 64 });
@@ -108,6 +110,23 @@ describe.each(TEST_DATABASES)('embedding round trips on $name', (db) => {
       ['user: I like chess.\nassistant: Echo: I like chess.'],
       ['I like chess.'],
     ]);
+  });
+
+  it('an extraction job of a user with older memories: one more request per new fact', async () => {
+    const u = await registerUser(api);
+    await say(u, ANNA);
+    await drain();
+    await say(u, 'I like chess. My car is red.');
+    double.clear();
+    await drain();
+    expect(embeddingInputs()).toEqual([
+      ['user: I like chess. My car is red.\nassistant: Echo: I like chess. My car is red.'],
+      ['I like chess.', 'My car is red.'],
+      // The search for older memories close to each new fact (nothing is: no model question).
+      ['I like chess.'],
+      ['My car is red.'],
+    ]);
+    expect(double.conflictRequests()).toEqual([]);
   });
 
   it('what was learned is found again, boosted through its entities, in one request', async () => {

@@ -156,7 +156,7 @@ export function fakeMemoryStore() {
   return {
     configured: true,
     search: jest.fn().mockResolvedValue([]),
-    add: jest.fn().mockResolvedValue(undefined),
+    add: jest.fn().mockResolvedValue([]),
     count: jest.fn().mockResolvedValue(0),
     list: jest.fn().mockResolvedValue([]),
     get: jest.fn().mockResolvedValue(null),
@@ -164,6 +164,7 @@ export function fakeMemoryStore() {
     delete: jest.fn().mockResolvedValue(undefined),
     deleteAll: jest.fn().mockResolvedValue(undefined),
     history: jest.fn().mockResolvedValue([]),
+    recordHistory: jest.fn().mockResolvedValue(undefined),
     eraseUser: jest.fn().mockResolvedValue(0),
     ping: jest.fn().mockResolvedValue(undefined),
     warmUp: jest.fn().mockResolvedValue(undefined),

@@ -6,6 +6,7 @@
  * - embeddings: hashed bag of lowercased words, L2-normalised (texts sharing words score high);
  * - mem0's memory-extraction call: JSON facts taken from the user messages (see `setExtractor`);
  * - mem0's LLM-reranker call: a word-overlap score such as "0.50";
+ * - the app's memory-conflict question: JSON decisions (see `setDecider`);
  * - any other chat completion: `Echo: <last user message>` (see `setReply`), streamed or not.
  * Faults (errors, latency, hangs, broken streams) can be injected and are undone by `reset()`.
  */
@@ -15,7 +16,8 @@ import { performance } from 'node:perf_hooks';
 
 export type PathFilter = 'chat' | 'embeddings' | 'any';
 type Route = 'chat' | 'embeddings' | 'models' | 'unknown';
-export type RequestKind = 'chat' | 'extraction' | 'rerank' | 'embeddings' | 'models' | 'unknown';
+export type RequestKind =
+  'chat' | 'extraction' | 'conflict' | 'rerank' | 'embeddings' | 'models' | 'unknown';
 
 export interface ChatMessage {
   role: string;
@@ -69,10 +71,19 @@ export interface FailOptions {
 }
 type PendingFailure = Required<Omit<FailOptions, 'body'>> & Pick<FailOptions, 'body'>;
 export type Extractor = (userMessages: string[]) => string[];
+/** The JSON the app sends with its memory-conflict question (conflict-question.ts). */
+export interface ConflictQuestion {
+  memories: { id: string; learned: string; text: string }[];
+  new_facts: { id: string; text: string; close_to: string[] }[];
+}
+/** Answers the question: the raw text the app gets (valid JSON or not). */
+export type Decider = (question: ConflictQuestion) => string;
 export type ReplyFn = (req: ChatRequestBody) => string;
 
 /** mem0 3.3's extraction system prompt (ADDITIVE_EXTRACTION_PROMPT) contains this; sent in JSON mode. */
 const EXTRACTION_MARKER = 'You are a Memory Extractor';
+/** The app's memory-conflict system prompt starts with this (CONFLICT_MARKER); sent in JSON mode. */
+const CONFLICT_MARKER = 'You keep the long-term memory of a user consistent.';
 /** mem0 3.3's LLMReranker system prompt starts with this; it parses the first number in the reply. */
 const RERANK_MARKER = 'You are a relevance scoring assistant';
 const ROUTES: Record<string, Route | undefined> = {
@@ -95,6 +106,30 @@ export const defaultExtractor: Extractor = (userMessages) =>
     .filter((s) => s.length > 0 && ABOUT_USER.test(s));
 
 const defaultReply: ReplyFn = (req) => `Echo: ${lastUserText(req.messages)}`;
+
+/**
+ * Default decider: a new fact whose first three words are those of a close memory (any case)
+ * UPDATEs it with the new fact's text ("I live in Lisbon." → "I live in Berlin."); every other
+ * fact is an ADD.
+ */
+export const defaultDecider: Decider = (question) => {
+  const lead = (text: string) => words(text).slice(0, 3).join(' ');
+  const byId = new Map(question.memories.map((m) => [m.id, m]));
+  const decisions = question.new_facts.map((fact) => {
+    const match = fact.close_to.find((id) => {
+      const memory = byId.get(id);
+      return (
+        memory !== undefined &&
+        words(fact.text).length >= 3 &&
+        lead(memory.text) === lead(fact.text)
+      );
+    });
+    return match
+      ? { fact: fact.id, event: 'UPDATE', memory: match, text: fact.text }
+      : { fact: fact.id, event: 'ADD' };
+  });
+  return JSON.stringify({ decisions });
+};
 
 function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}'’]+/gu) ?? [];
@@ -165,6 +200,7 @@ export class OpenAiTestDouble {
   private streamFailAfter?: number;
   private streamStallAfter?: number;
   private extractor: Extractor = defaultExtractor;
+  private decider: Decider = defaultDecider;
   private reply: ReplyFn = defaultReply;
   private counter = 0;
   private readonly embeddingDims: number;
@@ -218,6 +254,7 @@ export class OpenAiTestDouble {
     this.streamFailAfter = undefined;
     this.streamStallAfter = undefined;
     this.extractor = defaultExtractor;
+    this.decider = defaultDecider;
     this.reply = defaultReply;
     for (const release of [...this.held]) release();
   }
@@ -228,6 +265,10 @@ export class OpenAiTestDouble {
 
   setExtractor(fn: Extractor): void {
     this.extractor = fn;
+  }
+  /** How the memory-conflict question is answered (until `reset()`). */
+  setDecider(fn: Decider): void {
+    this.decider = fn;
   }
   setReply(fn: ReplyFn): void {
     this.reply = fn;
@@ -260,6 +301,9 @@ export class OpenAiTestDouble {
   }
   extractionRequests(): ChatRequestBody[] {
     return this.bodies('extraction') as ChatRequestBody[];
+  }
+  conflictRequests(): ChatRequestBody[] {
+    return this.bodies('conflict') as ChatRequestBody[];
   }
   embeddingRequests(): EmbeddingRequestBody[] {
     return this.bodies('embeddings') as EmbeddingRequestBody[];
@@ -326,6 +370,9 @@ export class OpenAiTestDouble {
     if (body.response_format?.type === 'json_object' && system.includes(EXTRACTION_MARKER)) {
       return 'extraction';
     }
+    if (body.response_format?.type === 'json_object' && system.startsWith(CONFLICT_MARKER)) {
+      return 'conflict';
+    }
     return system.startsWith(RERANK_MARKER) ? 'rerank' : 'chat';
   }
 
@@ -384,6 +431,9 @@ export class OpenAiTestDouble {
       const facts = this.extractor(userMessagesFromExtractionPrompt(prompt));
       const memory = facts.map((text, i) => ({ id: String(i), text, attributed_to: 'user' }));
       return JSON.stringify({ memory });
+    }
+    if (kind === 'conflict') {
+      return this.decider(JSON.parse(lastUserText(body.messages)) as ConflictQuestion);
     }
     if (kind === 'rerank') {
       const [, query = '', doc = ''] =

@@ -35,6 +35,15 @@ describe('LlmClient', () => {
     expect(answer.latencyMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('asks for JSON mode on request, and only then', async () => {
+    double.clear();
+    await client().completeJson(ask);
+    await client().complete(ask);
+    const [json, plain] = double.chatRequests();
+    expect(json.response_format).toEqual({ type: 'json_object' });
+    expect(plain.response_format).toBeUndefined();
+  });
+
   it('streams deltas whose concatenation is the completion, with its usage', async () => {
     const stream = await client().stream(ask);
     const parts: string[] = [];

@@ -82,6 +82,22 @@ export class LlmClient {
     signal?: AbortSignal,
     options: CompletionOptions = {},
   ): Promise<Completion> {
+    return this.create(messages, signal, options);
+  }
+
+  /**
+   * A completion in JSON mode (`response_format: json_object`): for the app's own structured
+   * questions. The answer is still only text: any OpenAI-compatible server may ignore the mode.
+   */
+  completeJson(messages: ChatMessage[], signal?: AbortSignal): Promise<Completion> {
+    return this.create(messages, signal, { response_format: { type: 'json_object' } });
+  }
+
+  private async create(
+    messages: ChatMessage[],
+    signal: AbortSignal | undefined,
+    options: CompletionOptions & { response_format?: { type: 'json_object' } },
+  ): Promise<Completion> {
     const client = this.requireClient();
     const started = performance.now();
     try {

@@ -9,6 +9,7 @@ import type { Memory } from 'mem0ai/oss';
 import { withFactCap } from './fact-cap';
 import { buildMem0Config } from './mem0-config';
 import {
+  addHistoryEntry,
   capExtractedFacts,
   closeStores,
   countMemories,
@@ -52,7 +53,12 @@ type Sqlite = {
 
 /** The private parts of Memory this file looks at, as mem0-internals.ts expects them. */
 interface Private {
-  db: { db?: Sqlite; memoryStore?: unknown; constructor: { name: string } };
+  db: {
+    db?: Sqlite;
+    memoryStore?: unknown;
+    addHistory: unknown;
+    constructor: { name: string };
+  };
   llm: { generateResponse: (...args: unknown[]) => Promise<unknown> };
   embedder: {
     embed: (text: string, action?: string) => Promise<number[]>;
@@ -194,6 +200,8 @@ describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVers
     expect(inMemory.db.memoryStore).toBeInstanceOf(Map);
     const none = internals(await createMemory({ disableHistory: true }));
     expect(none.db.constructor.name).toBe('DummyHistoryManager');
+    // addHistoryEntry writes through every one of them.
+    for (const store of [inMemory, none]) expect(typeof store.db.addHistory).toBe('function');
   });
 
   it('lets the history file be tuned: WAL and the synchronous setting', async () => {
@@ -272,6 +280,24 @@ describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVers
       expect((await entityRows(ALICE)).length).toBeGreaterThan(0);
     });
 
+    it('takes a row of ours into a memory’s history, read back as Mem0’s own', async () => {
+      const [first] = await ids(memory, ALICE);
+      await addHistoryEntry(memory, first, {
+        action: 'DELETE',
+        previousValue: 'Alice Moreau lives in Lisbon.',
+        newValue: 'Alice Moreau lives in Porto.',
+      });
+      const [newest, ...older] = await memory.history(first);
+      expect(newest).toMatchObject({
+        memory_id: first,
+        previous_value: 'Alice Moreau lives in Lisbon.',
+        new_value: 'Alice Moreau lives in Porto.',
+        action: 'DELETE',
+        is_deleted: 0,
+      });
+      expect(older.map((row) => (row as { action: string }).action)).toEqual(['ADD']);
+    });
+
     it('deletes a memory with its history', async () => {
       const [first] = await ids(memory, ALICE);
       await deleteMemory(memory, first);
@@ -341,6 +367,22 @@ describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVers
       expect((await messages(carol)).length).toBeGreaterThan(0);
       expect((await entityRows(carol)).length).toBeGreaterThan(0);
       expect(await countMemories(memory, carol, 10)).toBe(2);
+    });
+
+    it('takes a row of ours into a memory’s history, read back as Mem0’s own', async () => {
+      const [first] = await ids(memory, carol);
+      await addHistoryEntry(memory, first, {
+        action: 'DELETE',
+        previousValue: 'Carol Weber lives in Linz.',
+        newValue: 'Carol Weber lives in Graz.',
+      });
+      expect((await memory.history(first))[0]).toMatchObject({
+        memory_id: first,
+        previous_value: 'Carol Weber lives in Linz.',
+        new_value: 'Carol Weber lives in Graz.',
+        action: 'DELETE',
+        is_deleted: 0,
+      });
     });
 
     it('deletes a memory with its history', async () => {

@@ -343,6 +343,39 @@ function historyStore(
   throw new Error('This mem0 history store cannot be erased');
 }
 
+/** Every Mem0 history store (SQLite, ours on SQL, in memory, none) takes rows this way. */
+interface HistoryWriter {
+  addHistory(
+    memoryId: string,
+    previousValue: string | null,
+    newValue: string | null,
+    action: string,
+    createdAt?: string,
+    updatedAt?: string,
+    isDeleted?: number,
+  ): Promise<void>;
+}
+
+/**
+ * Writes one row into the memory's history, as Mem0 writes its own (`history(id)` reads it back
+ * with them): for the changes this project makes beside Mem0's add/update/delete. Mem0 has no
+ * public API for it; every history store has `addHistory` (pinned by the contract test).
+ */
+export async function addHistoryEntry(
+  memory: Memory,
+  memoryId: string,
+  entry: { action: string; previousValue: string | null; newValue: string | null },
+): Promise<void> {
+  const { db } = internals(memory);
+  await (db as HistoryWriter).addHistory(
+    memoryId,
+    entry.previousValue,
+    entry.newValue,
+    entry.action,
+    new Date().toISOString(),
+  );
+}
+
 /** Deletes the history rows of these memories (which keep their texts). */
 export async function purgeHistory(memory: Memory, memoryIds: string[]): Promise<void> {
   const store = historyStore(memory);

@@ -16,6 +16,8 @@ export interface Mem0Request {
   userId: string;
   query: string;
   limit: number;
+  /** The least semantic (cosine) similarity a result may have; Mem0's default (0.1) without. */
+  threshold?: number;
 }
 
 /** Sent once, when the thread's instance has been made and warmed up (or could not be). */
@@ -51,12 +53,12 @@ export class Mem0Thread {
 
   constructor(private readonly data: Mem0ThreadData) {}
 
-  search(userId: string, query: string, limit: number): Promise<unknown[]> {
+  search(userId: string, query: string, limit: number, threshold?: number): Promise<unknown[]> {
     const worker = this.running();
     const id = this.nextId++;
     return new Promise<unknown[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, userId, query, limit } satisfies Mem0Request);
+      worker.postMessage({ id, userId, query, limit, threshold } satisfies Mem0Request);
     });
   }
 

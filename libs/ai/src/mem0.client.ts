@@ -66,11 +66,19 @@ export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
     return this.call(() => operation(memory));
   }
 
-  /** Searches on the search thread (started once this thread's instance has set the stores up). */
-  async search(userId: string, query: string, limit: number): Promise<unknown[]> {
+  /**
+   * Searches on the search thread (started once this thread's instance has set the stores up).
+   * `threshold`: the least cosine similarity of a result (Mem0's default, 0.1, without).
+   */
+  async search(
+    userId: string,
+    query: string,
+    limit: number,
+    threshold?: number,
+  ): Promise<unknown[]> {
     await this.instance();
     const thread = await this.startedSearchThread();
-    return this.call(() => thread.search(userId, query, limit));
+    return this.call(() => thread.search(userId, query, limit, threshold));
   }
 
   /**

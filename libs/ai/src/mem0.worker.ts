@@ -48,6 +48,7 @@ async function answer(request: Mem0Request): Promise<Mem0Reply> {
     ).search(request.query, {
       filters: { user_id: request.userId },
       topK: request.limit,
+      ...(request.threshold !== undefined ? { threshold: request.threshold } : {}),
     });
     return { id, results: found.results };
   } catch (error) {

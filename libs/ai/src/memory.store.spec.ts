@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { Mem0Client } from './mem0.client';
-import { MemoryStore } from './memory.store';
+import { learnedOn, MemoryStore } from './memory.store';
 
 describe('MemoryStore', () => {
   const config = loadConfig({
@@ -30,6 +30,19 @@ describe('MemoryStore', () => {
   it.each(['*', 'not-a-uuid', "1' OR '1'='1"])('treats memory id %p as not found', async (id) => {
     await expect(store.get(alice, id)).resolves.toBeNull();
     await expect(store.delete(alice, id)).rejects.toMatchObject({ message: 'Memory not found' });
+    const entry = { action: 'DELETE', previousValue: 'a', newValue: 'b' };
+    await expect(store.recordHistory(alice, id, entry)).rejects.toMatchObject({
+      message: 'Memory not found',
+    });
+  });
+
+  it('dates a memory by its last change, else its creation, as a UTC day', () => {
+    expect(learnedOn({ createdAt: '2026-01-02T23:30:00.000-02:00' })).toBe('2026-01-03');
+    expect(
+      learnedOn({ createdAt: '2025-06-01T08:00:00.000Z', updatedAt: '2026-03-01T09:30:00.000Z' }),
+    ).toBe('2026-03-01');
+    expect(learnedOn({})).toBe('');
+    expect(learnedOn({ createdAt: 'yesterday' })).toBe('');
   });
 
   it('answers 503 when no model endpoint is configured', async () => {

@@ -4,7 +4,13 @@ import type { Memory } from 'mem0ai/oss';
 
 import { withFactCap } from './fact-cap';
 import { Mem0Client } from './mem0.client';
-import { countMemories, deleteMemory, eraseUser, purgeHistory } from './mem0-internals';
+import {
+  addHistoryEntry,
+  countMemories,
+  deleteMemory,
+  eraseUser,
+  purgeHistory,
+} from './mem0-internals';
 
 export interface MemoryRecord {
   id: string;
@@ -15,6 +21,13 @@ export interface MemoryRecord {
   metadata: Record<string, unknown>;
 }
 
+/**
+ * One change of a memory. `action`: ADD (learned: `newValue`), UPDATE (its text went from
+ * `previousValue` to `newValue`, by an edit or because a newer fact superseded it), or DELETE.
+ * Deleting a memory purges its history, so a DELETE row is only ever read on a memory that still
+ * exists: learning it retired an older memory it contradicted, whose text is `previousValue`
+ * (`newValue` is this memory's text). See docs/architecture.md, "Facts that change".
+ */
 export interface MemoryHistoryEntry {
   id: string;
   memoryId: string;
@@ -69,21 +82,36 @@ export class MemoryStore {
     return this.mem0.configured;
   }
 
-  async search(userId: string, query: string, limit: number): Promise<MemoryRecord[]> {
-    const found = await this.mem0.search(verified(userId), query, limit);
+  /**
+   * The user's memories that best match `query`, best first. With `minSimilarity`, only those
+   * whose vector is at least that close to the query's (cosine), whatever else raised their score.
+   */
+  async search(
+    userId: string,
+    query: string,
+    limit: number,
+    minSimilarity?: number,
+  ): Promise<MemoryRecord[]> {
+    const found = await this.mem0.search(verified(userId), query, limit, minSimilarity);
     return found.map((item) => toRecord(item as Mem0Item));
   }
 
-  /** Hands turns to Mem0's extraction; at most `maxFacts` new memories come of it. */
+  /**
+   * Hands turns to Mem0's extraction; at most `maxFacts` new memories come of it. Returns them
+   * (Mem0 only ever adds: it neither updates nor deletes on an add).
+   */
   async add(
     userId: string,
     messages: { role: string; content: string }[],
     source: MemorySource,
     maxFacts = Number.MAX_SAFE_INTEGER,
-  ): Promise<void> {
+  ): Promise<MemoryRecord[]> {
     verified(userId);
-    await this.mem0.run((memory) =>
+    const added = await this.mem0.run((memory) =>
       withFactCap(maxFacts, () => memory.add(messages, { userId, metadata: { ...source } })),
+    );
+    return added.results.map((item) =>
+      toRecord({ ...(item as Mem0Item), metadata: { ...source } }),
     );
   }
 
@@ -110,9 +138,18 @@ export class MemoryStore {
     return item && item.user_id === userId ? toRecord(item) : null;
   }
 
-  async update(userId: string, memoryId: string, text: string): Promise<MemoryRecord> {
+  /** Replaces the text; with `source`, the memory is now said to be learned there instead. */
+  async update(
+    userId: string,
+    memoryId: string,
+    text: string,
+    source?: MemorySource,
+  ): Promise<MemoryRecord> {
     await this.requireOwn(userId, memoryId);
-    await this.whileItExists(userId, memoryId, (memory) => memory.update(memoryId, { text }));
+    const metadata = source ? { metadata: { ...source } } : {};
+    await this.whileItExists(userId, memoryId, (memory) =>
+      memory.update(memoryId, { text, ...metadata }),
+    );
     const updated = await this.get(userId, memoryId);
     if (!updated) return this.vanished(memoryId);
     return updated;
@@ -122,6 +159,21 @@ export class MemoryStore {
   async delete(userId: string, memoryId: string): Promise<void> {
     await this.requireOwn(userId, memoryId);
     await this.whileItExists(userId, memoryId, (memory) => deleteMemory(memory, memoryId));
+  }
+
+  /**
+   * Adds a row to the memory's history (read back by `history`) for a change made beside Mem0's
+   * own: see MemoryHistoryEntry. A memory deleted meanwhile answers 404, its history purged.
+   */
+  async recordHistory(
+    userId: string,
+    memoryId: string,
+    entry: Pick<MemoryHistoryEntry, 'action' | 'previousValue' | 'newValue'>,
+  ): Promise<void> {
+    await this.requireOwn(userId, memoryId);
+    await this.mem0.run((memory) => addHistoryEntry(memory, memoryId, entry));
+    // Its deleter may have purged the history before this row was written.
+    if (!(await this.get(userId, memoryId))) await this.vanished(memoryId);
   }
 
   /** Forgets everything about the user, as a deleted account does: nothing of the text remains. */
@@ -192,6 +244,15 @@ export class MemoryStore {
       throw new DomainError(ErrorCode.MemoryNotFound, 'Memory not found');
     }
   }
+}
+
+/**
+ * The day (YYYY-MM-DD, UTC) the memory's text was learned: its last change (an edit, or a newer
+ * fact that superseded it), else its creation; '' when Mem0 gave neither.
+ */
+export function learnedOn(memory: Pick<MemoryRecord, 'createdAt' | 'updatedAt'>): string {
+  const at = Date.parse(memory.updatedAt ?? memory.createdAt ?? '');
+  return Number.isNaN(at) ? '' : new Date(at).toISOString().slice(0, 10);
 }
 
 /** A user id that must be a real (UUID) id: never "*" or client input. */

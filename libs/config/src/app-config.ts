@@ -93,6 +93,13 @@ export interface MemoryJobsConfig {
   maxMemoriesPerUser: number;
   /** MEMORY_MAX_FACTS_PER_TURN: the most new memories one turn can add. */
   maxFactsPerTurn: number;
+  /**
+   * MEMORY_RESOLVE_CONFLICTS: a new fact close to an existing memory of the user is weighed
+   * against it by one more model call (update, retire, drop or keep both).
+   */
+  resolveConflicts: boolean;
+  /** MEMORY_CONFLICT_SIMILARITY: how similar (cosine, 0-1) an existing memory must be to count. */
+  conflictSimilarity: number;
 }
 
 /**

@@ -41,6 +41,20 @@ export class EnvReader {
     return n;
   }
 
+  /** A decimal number such as `0.4` (or `1`, `.5`), within `range`. */
+  decimal(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^-?(\d+\.?\d*|\.\d+)$/.test(value))
+      return this.fail(name, `must be a number, got "${value}"`, fallback);
+    const n = Number(value);
+    if (range.min !== undefined && n < range.min)
+      return this.fail(name, `must be at least ${range.min}, got ${n}`, fallback);
+    if (range.max !== undefined && n > range.max)
+      return this.fail(name, `must be at most ${range.max}, got ${n}`, fallback);
+    return n;
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const value = this.raw(name)?.toLowerCase();
     if (value === undefined) return fallback;

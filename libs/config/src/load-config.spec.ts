@@ -70,6 +70,8 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       maxMemoriesPerUser: 1000,
       maxFactsPerTurn: 20,
+      resolveConflicts: true,
+      conflictSimilarity: 0.4,
     });
     expect(config.mem0).toEqual({ overrides: {} });
     expect(config.memory).toEqual({ vectorStore: 'sqlite-vec' });
@@ -224,6 +226,26 @@ describe('loadConfig', () => {
     expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(config.auth.jwtAlgorithm).toBe('HS512');
     expect(config.memoryJobs.workersEnabled).toBe(false);
+  });
+
+  it('reads the conflict settings: a switch and a similarity between 0 and 1', () => {
+    const config = loadConfig({
+      DATA_DIR: dataDir(),
+      JWT_SECRET: SECRET,
+      MEMORY_RESOLVE_CONFLICTS: 'false',
+      MEMORY_CONFLICT_SIMILARITY: '.65',
+    });
+    expect(config.memoryJobs).toMatchObject({ resolveConflicts: false, conflictSimilarity: 0.65 });
+    expect(problemsOf({ MEMORY_CONFLICT_SIMILARITY: '1' })).toEqual([]);
+    expect(problemsOf({ MEMORY_CONFLICT_SIMILARITY: '1.5' })).toEqual([
+      'MEMORY_CONFLICT_SIMILARITY must be at most 1, got 1.5',
+    ]);
+    expect(problemsOf({ MEMORY_CONFLICT_SIMILARITY: 'high' })).toEqual([
+      'MEMORY_CONFLICT_SIMILARITY must be a number, got "high"',
+    ]);
+    expect(problemsOf({ MEMORY_RESOLVE_CONFLICTS: 'maybe' })).toEqual([
+      'MEMORY_RESOLVE_CONFLICTS must be true or false, got "maybe"',
+    ]);
   });
 
   describe('Redis for shared limits', () => {

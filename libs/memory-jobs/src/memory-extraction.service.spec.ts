@@ -8,6 +8,7 @@ import {
   memoryJobRow,
   messageRow,
 } from '../../../test/support/builders';
+import { FactConflictResolver } from './conflicts/fact-conflict.resolver';
 import { ExtractionRefused, MemoryExtractionService } from './memory-extraction.service';
 
 const USER = '11111111-1111-4111-8111-111111111111';
@@ -40,12 +41,14 @@ function setUp(stored: Message[], options: { count?: number; maxPerUser?: number
   const store = fakeMemoryStore();
   store.count.mockResolvedValue(options.count ?? 0);
   const messages = { findByIdsForUser: jest.fn().mockResolvedValue(stored) };
+  const conflicts = { resolve: jest.fn().mockResolvedValue(undefined) };
   const service = new MemoryExtractionService(
     config,
     store as unknown as MemoryStore,
     messages as unknown as MessagesRepository,
+    conflicts as unknown as FactConflictResolver,
   );
-  return { service, store, messages };
+  return { service, store, messages, conflicts };
 }
 
 const turn = (n: number) => [
@@ -74,6 +77,19 @@ describe('MemoryExtractionService', () => {
       job_ids: ['job-2', 'job-1'],
     });
     expect(maxFacts).toBe(10);
+  });
+
+  it('weighs what Mem0 stored against the older memories, with the same source', async () => {
+    const { service, store, conflicts } = setUp(turn(1));
+    const stored: MemoryRecord[] = [{ id: 'm1', memory: 'Lives in Berlin', metadata: {} }];
+    store.add.mockResolvedValue(stored);
+    await service.extract([job(1)]);
+    expect(conflicts.resolve).toHaveBeenCalledWith(USER, stored, {
+      session_id: 'session-1',
+      message_id: 'q1',
+      job_id: 'job-1',
+      job_ids: ['job-1'],
+    });
   });
 
   it('learns nothing from a turn whose session was deleted (its messages are gone)', async () => {

@@ -4,6 +4,8 @@ import { MemoryJob, Message } from '@app/database';
 import { MessagesRepository } from '@app/messages';
 import { Injectable } from '@nestjs/common';
 
+import { FactConflictResolver } from './conflicts/fact-conflict.resolver';
+
 /**
  * Extraction that must not run, and whose retry would not help: the job fails for good, and its
  * message is shown to the user (memory jobs) and the admin.
@@ -15,7 +17,8 @@ export class ExtractionRefused extends Error {
 /**
  * What a batch of jobs does: hand the stored turns of one user's session to mem0, in one call, so
  * it can learn facts about the user. The first job leads: the memories carry its id (and the
- * session and the newest turn's message id) as their source.
+ * session and the newest turn's message id) as their source. Then the new facts are weighed
+ * against the user's older memories (FactConflictResolver): a fact that changed replaces the old.
  */
 @Injectable()
 export class MemoryExtractionService {
@@ -23,6 +26,7 @@ export class MemoryExtractionService {
     private readonly config: AppConfig,
     private readonly store: MemoryStore,
     private readonly messages: MessagesRepository,
+    private readonly conflicts: FactConflictResolver,
   ) {}
 
   async extract(batch: MemoryJob[]): Promise<void> {
@@ -39,21 +43,25 @@ export class MemoryExtractionService {
     if (turns.length === 0) return;
     if (batch.some((job) => job.attempts > 1)) await this.forgetEarlierAttempts(batch);
     const maxFacts = await this.roomFor(lead.userId, turns.length);
-    await this.store.add(
+    const source = {
+      session_id: lead.sessionId,
+      message_id: turns[turns.length - 1].messageId,
+      job_id: lead.id,
+      job_ids: batch.map((job) => job.id),
+    };
+    const learned = await this.store.add(
       lead.userId,
       turns.flatMap((job) =>
         [byId.get(job.messageId), byId.get(job.replyId)]
           .filter((m): m is Message => m !== undefined)
           .map((m) => ({ role: m.role, content: m.content })),
       ),
-      {
-        session_id: lead.sessionId,
-        message_id: turns[turns.length - 1].messageId,
-        job_id: lead.id,
-        job_ids: batch.map((job) => job.id),
-      },
+      source,
       maxFacts,
     );
+    // Only ever removes memories (or changes texts): the caps above still hold afterwards. A
+    // memory it updates takes this source, so a re-run forgets it with the rest (see below).
+    await this.conflicts.resolve(lead.userId, learned, source);
   }
 
   /**
@@ -76,7 +84,9 @@ export class MemoryExtractionService {
 
   /**
    * A re-run (the previous worker died mid-way) first removes what earlier attempts stored from
-   * any of these turns, even when an earlier batch was cut differently.
+   * any of these turns, even when an earlier batch was cut differently: an older memory that an
+   * earlier attempt updated from them too (its text came from these turns; the re-run learns it
+   * again). A memory an earlier attempt retired stays retired.
    */
   private async forgetEarlierAttempts(batch: MemoryJob[]): Promise<void> {
     const ids = new Set(batch.map((job) => job.id));

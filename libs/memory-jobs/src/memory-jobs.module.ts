@@ -4,6 +4,7 @@ import { MessagesModule } from '@app/messages';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 
+import { FactConflictResolver } from './conflicts/fact-conflict.resolver';
 import { MemoryExtractionService } from './memory-extraction.service';
 import { MemoryJobWorker } from './memory-job.worker';
 import { MemoryJobsRepository } from './memory-jobs.repository';
@@ -11,7 +12,13 @@ import { MemoryJobsService } from './memory-jobs.service';
 
 @Module({
   imports: [AiModule, MessagesModule, TypeOrmModule.forFeature([MemoryJob])],
-  providers: [MemoryExtractionService, MemoryJobWorker, MemoryJobsRepository, MemoryJobsService],
+  providers: [
+    FactConflictResolver,
+    MemoryExtractionService,
+    MemoryJobWorker,
+    MemoryJobsRepository,
+    MemoryJobsService,
+  ],
   exports: [MemoryJobsService],
 })
 export class MemoryJobsModule {}

@@ -26,10 +26,11 @@ const completion = (content: string): Completion => ({
   finishReason: 'stop',
 });
 
-const memory = (text: string): MemoryRecord => ({
+const memory = (text: string, createdAt?: string): MemoryRecord => ({
   id: `m-${text}`,
   memory: text,
   score: 0.5,
+  createdAt,
   metadata: {},
 });
 
@@ -107,7 +108,10 @@ describe('ChatService', () => {
 
   it('sends the system prompt, the memories as data, the history window and the message', async () => {
     const { service, llm, memory: store, sessions, repository } = setUp();
-    store.search.mockResolvedValue([memory('I live in Lisbon.')]);
+    store.search.mockResolvedValue([
+      memory('I live in Lisbon.', '2026-01-05T10:00:00.000Z'),
+      memory('I moved to Berlin.', '2026-03-01T10:00:00.000Z'),
+    ]);
     sessions.recentMessages.mockImplementation(() => {
       const question = (repository.saveQuestion.mock.calls[0] as [Message])[0];
       return Promise.resolve([
@@ -123,11 +127,15 @@ describe('ChatService', () => {
     const prompt = llm.complete.mock.calls[0][0] as { role: string; content: string }[];
     expect(prompt.map((m) => m.role)).toEqual(['system', 'user', 'user', 'assistant', 'user']);
     expect(prompt[0].content).toBe('SYSTEM');
-    expect(prompt[1].content).toContain(MEMORY_BLOCK_OPEN);
-    expect(prompt[1].content).toContain('I live in Lisbon.');
+    // Dated, newest first, whatever order recall found them in.
+    expect(prompt[1].content).toContain(
+      `${MEMORY_BLOCK_OPEN}\n[{"date":"2026-03-01","fact":"I moved to Berlin."},` +
+        `{"date":"2026-01-05","fact":"I live in Lisbon."}]\n`,
+    );
     expect(prompt.slice(2).map((m) => m.content)).toEqual(['first', 'first answer', 'Where?']);
     expect(answer.memories_used).toEqual([
       { id: 'm-I live in Lisbon.', memory: 'I live in Lisbon.', score: 0.5 },
+      { id: 'm-I moved to Berlin.', memory: 'I moved to Berlin.', score: 0.5 },
     ]);
   });
 

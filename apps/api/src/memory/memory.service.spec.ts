@@ -239,7 +239,9 @@ describe('MemoryService', () => {
       store.list.mockResolvedValue(many);
       expect((await service.summaryForUser(USER)).memory_count).toBe(SUMMARY_MEMORY_LIMIT + 5);
       const [messages] = llm.complete.mock.calls[0] as [{ content: string }[]];
-      const facts = JSON.parse(messages[1].content.split('\n')[2]) as string[];
+      const facts = (JSON.parse(messages[1].content.split('\n')[2]) as { fact: string }[]).map(
+        (m) => m.fact,
+      );
       expect(facts).toHaveLength(SUMMARY_MEMORY_LIMIT);
       expect(facts[0]).toBe(`fact ${SUMMARY_MEMORY_LIMIT + 4}`);
       expect(facts).not.toContain('fact 0');

@@ -114,7 +114,14 @@ export class MemoryHistoryEntryDto {
   @ApiProperty({ format: 'uuid' }) memory_id!: string;
   @ApiProperty({ nullable: true, type: String }) previous_value!: string | null;
   @ApiProperty({ nullable: true, type: String }) new_value!: string | null;
-  @ApiProperty({ example: 'ADD', description: 'ADD, UPDATE or DELETE' }) action!: string;
+  @ApiProperty({
+    example: 'ADD',
+    description:
+      'ADD (learned), UPDATE (the text changed: an edit, or a newer fact superseded it) or ' +
+      'DELETE (learning this memory retired an older one it contradicted, whose text is ' +
+      'previous_value)',
+  })
+  action!: string;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) created_at!: string | null;
 
   static from(entry: MemoryHistoryEntry): MemoryHistoryEntryDto {

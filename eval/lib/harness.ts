@@ -93,9 +93,9 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
     const config = appConfig(join(dir, 'data'), endpoints, options.databaseUrl);
     if (config.database.kind !== 'sqlite') await migrate(config);
     const base = productMem0Config(config, endpoints);
-    const answers = emptyByConfiguration<Answer[]>(() => []);
-    const ingest = emptyByConfiguration<number[]>(() => []);
-    const search = emptyByConfiguration<number[]>(() => []);
+    const answers = byConfiguration<Answer[]>(() => []);
+    const ingest = byConfiguration<number[]>(() => []);
+    const search = byConfiguration<number[]>(() => []);
     let labels: Record<ConfigurationName, string> | undefined;
 
     for (const [i, sample] of options.dataset.samples.entries()) {
@@ -133,8 +133,9 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
           `${sample.id}: ${sample.turns.length} turns stored in ${seconds(t1 - t0)}, ` +
             `${sample.questions.length} questions searched in ${seconds(performance.now() - t1)}`,
         );
-        if (config.database.kind !== 'sqlite') await eraseSample(stores, sample.id);
       } finally {
+        // A database server is not the run's own: what the sample wrote goes, history included.
+        if (config.database.kind !== 'sqlite') await eraseSample(stores, sample.id);
         await stores.close();
       }
     }
@@ -232,7 +233,7 @@ async function ask(
   k: number,
   search: Record<ConfigurationName, number[]>,
 ): Promise<Record<ConfigurationName, string[]>> {
-  const found = emptyByConfiguration<string[]>(() => []);
+  const found = byConfiguration<string[]>(() => []);
   for (const name of CONFIGURATIONS) {
     const began = performance.now();
     if (name === 'vector') {
@@ -272,10 +273,6 @@ function counts(dataset: Dataset): EvalResult['counts'] {
 
 function ingestTiming(samples: number[]): { totalMs: number; perTurn: Summary } {
   return { totalMs: samples.reduce((sum, x) => sum + x, 0), perTurn: summarize(samples) };
-}
-
-function emptyByConfiguration<T>(make: () => T): Record<ConfigurationName, T> {
-  return byConfiguration(make);
 }
 
 function byConfiguration<T>(make: (name: ConfigurationName) => T): Record<ConfigurationName, T> {

@@ -86,11 +86,14 @@ export interface EmbeddingReply {
  * text, hundreds per batch) never run on the caller's event loop. Started on first use (or by
  * `warmedUp`); a thread that dies fails the calls in flight and is started again by the next one.
  * Vectors come back as one transferred Float32Array (the model computes in float32: nothing lost).
+ * The thread holds the process open only while it loads or has calls in flight: a CLI run waits
+ * for its vectors, an idle server still exits.
  */
 export class LocalEmbeddingThread implements LocalEmbedder {
   private worker?: Worker;
   private ready?: Promise<void>;
   private settleReady: (reply: EmbeddingReady | Error) => void = () => undefined;
+  private loading = false;
   private size?: number;
   private nextId = 0;
   private closed = false;
@@ -122,6 +125,7 @@ export class LocalEmbeddingThread implements LocalEmbedder {
     const id = this.nextId++;
     return new Promise<number[][]>((resolve, reject) => {
       this.pending.set(id, { count: texts.length, resolve, reject });
+      this.holdWhileBusy();
       worker.postMessage({ id, texts } satisfies EmbeddingRequest);
     });
   }
@@ -151,9 +155,12 @@ export class LocalEmbeddingThread implements LocalEmbedder {
         execArgv: typescript ? ['--require', 'ts-node/register/transpile-only'] : [],
       },
     );
+    this.loading = true;
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (reply) => {
         this.settleReady = () => undefined;
+        this.loading = false;
+        this.holdWhileBusy();
         if (reply instanceof Error) reject(reply);
         else if (reply.ready && reply.dimension) {
           this.size = reply.dimension;
@@ -172,16 +179,21 @@ export class LocalEmbeddingThread implements LocalEmbedder {
     worker.on('exit', (code) =>
       this.lost(worker, new Error(`The local embedding thread exited (${code})`)),
     );
-    // After the listeners: a 'message' listener added later would hold the process open again.
-    worker.unref();
     this.worker = worker;
     return worker;
+  }
+
+  /** Refs the thread while it loads or answers (see the class comment), unrefs it when idle. */
+  private holdWhileBusy(): void {
+    if (this.loading || this.pending.size > 0) this.worker?.ref();
+    else this.worker?.unref();
   }
 
   private settle(reply: EmbeddingReply): void {
     const waiting = this.pending.get(reply.id);
     if (!waiting) return;
     this.pending.delete(reply.id);
+    this.holdWhileBusy();
     if (reply.error !== undefined || !reply.data) {
       waiting.reject(new Error(reply.error ?? 'The local embedding thread sent no vectors'));
       return;
@@ -204,5 +216,6 @@ export class LocalEmbeddingThread implements LocalEmbedder {
     this.settleReady(error);
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
+    this.holdWhileBusy();
   }
 }

@@ -1,8 +1,24 @@
-import { LOCAL_EMBEDDING_DIMS } from '@app/config';
+import { loadConfig, LOCAL_EMBEDDING_DIMS } from '@app/config';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
-import { createLocalEmbedder, LocalEmbedder, LocalEmbeddingThread } from './local-embedder';
+import {
+  createLocalEmbedder,
+  LocalEmbedder,
+  LocalEmbeddingThread,
+  TextEmbeddings,
+  withLocalEmbeddings,
+} from './local-embedder';
 import { loadLocalModel } from './local-model';
+import { buildMem0Config } from './mem0-config';
+import { createEmbedder, createMem0 } from './mem0-instance';
+import { closeStores } from './mem0-internals';
+
+const dir = mkdtempSync(join(tmpdir(), 'local-embedder-spec-'));
+// Mem0 keeps a telemetry id file in MEM0_DIR, read when an instance starts.
+process.env.MEM0_DIR = join(dir, 'home');
 
 const dot = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i], 0);
 const norm = (a: number[]) => Math.sqrt(dot(a, a));
@@ -109,4 +125,46 @@ describe('the local embedder', () => {
     }
     await expect(thread.embedQuery('x')).rejects.toThrow('The local embedder is closed');
   }, 60_000);
+});
+
+describe('Mem0 on EMBEDDING_PROVIDER=local', () => {
+  const mem0Config = buildMem0Config(
+    loadConfig({ DATA_DIR: dir, JWT_SECRET: 'k'.repeat(32), EMBEDDING_PROVIDER: 'local' }),
+  );
+  /** Stands in for the model: a fixed unit vector, and a record of what was asked. */
+  const fake = (): TextEmbeddings & { asked: string[] } => {
+    const unit = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 0));
+    const asked: string[] = [];
+    return {
+      asked,
+      embedQuery: (text) => {
+        asked.push(text);
+        return Promise.resolve(unit);
+      },
+      embedDocuments: (texts) => {
+        asked.push(...texts);
+        return Promise.resolve(texts.map(() => unit));
+      },
+    };
+  };
+
+  it('embeds through the given embeddings, unbatched, and refuses to start without them', async () => {
+    const embeddings = fake();
+    const memory = await createMem0(mem0Config, 'NORMAL', embeddings);
+    try {
+      const own = memory as unknown as { embedder: { constructor: { name: string } } };
+      expect(own.embedder.constructor.name).toBe('LangchainEmbedder');
+      await memory.search('Which foods make me sick?', {
+        filters: { user_id: '00000000-0000-4000-8000-000000000000' },
+        topK: 1,
+      });
+      expect(embeddings.asked).toContain('Which foods make me sick?');
+    } finally {
+      await closeStores(memory);
+    }
+    const bulk = fake();
+    await (await createEmbedder(mem0Config, bulk)).embedBatch(['a', 'b']);
+    expect(bulk.asked).toEqual(['a', 'b']);
+    expect(() => withLocalEmbeddings(mem0Config)).toThrow('no local embeddings were given');
+  });
 });

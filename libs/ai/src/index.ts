@@ -4,3 +4,5 @@ export * from './mem0-config';
 export * from './memory.store';
 export * from './vector-store';
 export * from './re-embed';
+export { createLocalEmbedder } from './local-embedder';
+export type { LocalEmbedder, TextEmbeddings } from './local-embedder';

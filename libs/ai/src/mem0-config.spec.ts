@@ -51,6 +51,21 @@ describe('buildMem0Config', () => {
     });
   });
 
+  it('EMBEDDING_PROVIDER=local: a marker for the local model at its size, the LLM unchanged', () => {
+    const local = { ...base, EMBEDDING_PROVIDER: 'local', EMBEDDING_DIMS: '' };
+    const config = buildMem0Config(loadConfig(local));
+    expect(config.embedder).toEqual({
+      provider: 'local',
+      config: { model: 'universal-sentence-encoder-lite', embeddingDims: 512 },
+    });
+    expect(config).toMatchObject({
+      llm: { provider: 'openai', config: { baseURL: 'http://models.internal/v1' } },
+      vectorStore: { config: { dimension: 512 } },
+    });
+    // Plain data: it crosses into the search thread, which puts its own model in its place.
+    expect(structuredClone(config)).toEqual(config);
+  });
+
   it('merges MEM0_CONFIG_PATH over the built config', () => {
     const file = join(dataDir, 'mem0.json');
     writeFileSync(

@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { join } from 'node:path';
 
+import { LOCAL_EMBEDDER_PROVIDER } from './local-embedder';
 import { SQL_PROVIDER, SQLITE_VEC_PROVIDER } from './vector-store/register';
 
 type Json = Record<string, unknown>;
@@ -12,10 +13,11 @@ export const COLLECTION_NAME = 'memories';
 
 /**
  * Mem0's configuration, built from the environment: embedder and extraction LLM through the same
- * OpenAI-compatible endpoint, the vector store VECTOR_STORE names, the history where the app's
- * database is (historySection), then MEM0_CONFIG_PATH merged over it (e.g. a reranker). The
- * connection URL of the `sql` providers and the embedded store's file settings are added after
- * the merge, only to the providers that use them.
+ * OpenAI-compatible endpoint (or the embedder on the local model: a marker each thread replaces
+ * with its own embeddings, see withLocalEmbeddings), the vector store VECTOR_STORE names, the
+ * history where the app's database is (historySection), then MEM0_CONFIG_PATH merged over it
+ * (e.g. a reranker). The connection URL of the `sql` providers and the embedded store's file
+ * settings are added after the merge, only to the providers that use them.
  */
 export function buildMem0Config(config: AppConfig): Json {
   const { apiKey, baseUrl, model, embeddingModel, embeddingDims, timeoutMs } = config.openai;
@@ -23,10 +25,10 @@ export function buildMem0Config(config: AppConfig): Json {
   const endpoint = { apiKey: apiKey ?? 'not-needed', ...(baseUrl ? { baseURL: baseUrl } : {}) };
   const built: Json = {
     version: 'v1.1',
-    embedder: {
-      provider: 'openai',
-      config: { ...endpoint, model: embeddingModel, embeddingDims },
-    },
+    embedder:
+      config.openai.embeddingProvider === 'local'
+        ? { provider: LOCAL_EMBEDDER_PROVIDER, config: { model: embeddingModel, embeddingDims } }
+        : { provider: 'openai', config: { ...endpoint, model: embeddingModel, embeddingDims } },
     llm: { provider: 'openai', config: { ...endpoint, model, timeout: timeoutMs } },
     vectorStore: vectorStoreSection(config),
     historyStore: historySection(config, dir),
@@ -54,6 +56,16 @@ export function buildMem0Config(config: AppConfig): Json {
     };
   }
   return merged;
+}
+
+/** What makes the vectors, and the variables that chose it: for an operator's messages. */
+export function embedderSettings(config: AppConfig): { name: string; variables: string } {
+  return config.openai.embeddingProvider === 'local'
+    ? { name: 'EMBEDDING_PROVIDER=local', variables: 'EMBEDDING_PROVIDER' }
+    : {
+        name: `EMBEDDING_MODEL=${config.openai.embeddingModel}`,
+        variables: 'EMBEDDING_MODEL and EMBEDDING_DIMS',
+      };
 }
 
 /**

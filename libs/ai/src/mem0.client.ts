@@ -3,7 +3,8 @@ import { AppConfig } from '@app/config';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Memory } from 'mem0ai/oss';
 
-import { buildMem0Config } from './mem0-config';
+import { LocalEmbeddingThread, usesLocalEmbedder } from './local-embedder';
+import { buildMem0Config, embedderSettings } from './mem0-config';
 import { describeMem0Failure, Mem0Failure } from './mem0-failure';
 import { createMem0 } from './mem0-instance';
 import { closeStores, warmUpExtraction } from './mem0-internals';
@@ -18,12 +19,16 @@ const UNAVAILABLE = 'The memory store is unavailable; try again';
  * Mem0 failure leaves here as a DomainError. Knows nothing of users: MemoryStore checks them.
  * `warmUp` makes both ahead of the first turn (the API's readiness waits for it). The start
  * (API, worker) stops when the vector store cannot serve this embedder (see checkVectorStore).
+ * With EMBEDDING_PROVIDER=local this thread's instance embeds on a thread of its own (the model's
+ * work is CPU), and the search thread runs its own copy of the model.
  */
 @Injectable()
 export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(Mem0Client.name);
   private memory?: Promise<Memory>;
   private searchThread?: Mem0Thread;
+  /** The local model's thread, for this thread's instance (EMBEDDING_PROVIDER=local). */
+  private embeddingThread?: LocalEmbeddingThread;
   private initialized?: Promise<void>;
   private warming?: Promise<void>;
   private closed = false;
@@ -32,11 +37,11 @@ export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * A store of another embedding size would fail every memory call: the process refuses to start
-   * instead, saying how to re-embed. Without a model Mem0 is never used, so nothing is checked.
+   * instead, saying how to re-embed. Without an embedder Mem0 is never used: nothing is checked.
    */
   async onModuleInit(): Promise<void> {
     if (!this.configured) return;
-    await checkVectorStore(buildMem0Config(this.config), this.config.openai.embeddingModel);
+    await checkVectorStore(buildMem0Config(this.config), embedderSettings(this.config));
   }
 
   /**
@@ -53,10 +58,19 @@ export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
     this.memory = undefined;
     const made = await memory?.catch(() => undefined);
     if (made) await closeStores(made);
+    await this.embeddingThread?.close();
   }
 
-  /** Mem0 needs the same OpenAI-compatible endpoint as the chat model. */
+  /**
+   * Whether Mem0 can be used at all: it needs an embedder, the OpenAI-compatible endpoint's or the
+   * local model. Searching, listing, editing and erasing need nothing more.
+   */
   get configured(): boolean {
+    return this.config.openai.embeddingProvider === 'local' || this.extracts;
+  }
+
+  /** Whether Mem0 can extract memories: that needs the chat model's endpoint, whatever embeds. */
+  get extracts(): boolean {
     return this.config.openai.apiKey !== undefined || this.config.openai.baseUrl !== undefined;
   }
 
@@ -98,7 +112,14 @@ export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
   private async warmBoth(): Promise<void> {
     const memory = await this.instance();
     const thread = await this.startedSearchThread();
-    await Promise.all([this.call(() => thread.warmedUp()), warmUpExtraction(memory)]);
+    // The local model's thread serves this instance's adds and edits: loaded ahead only where
+    // extraction runs (a copy of the model costs memory), else by the first edit.
+    const embeddings = this.config.memoryJobs.workersEnabled && this.extracts;
+    await Promise.all([
+      this.call(() => thread.warmedUp()),
+      warmUpExtraction(memory),
+      embeddings && this.embeddingThread && this.call(() => this.embeddingThread!.warmedUp()),
+    ]);
   }
 
   /** Touches the vector store without any model call; throws when it is unusable. */
@@ -133,13 +154,19 @@ export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
     if (!this.configured) {
       throw new DomainError(
         ErrorCode.ModelNotConfigured,
-        'Memory is not available: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server)',
+        'Memory is not available: set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible ' +
+          'server), or EMBEDDING_PROVIDER=local',
       );
     }
-    this.memory ??= createMem0(
-      buildMem0Config(this.config),
-      this.config.database.sqliteSynchronous,
-    );
+    if (!this.memory) {
+      const mem0Config = buildMem0Config(this.config);
+      if (usesLocalEmbedder(mem0Config)) this.embeddingThread ??= new LocalEmbeddingThread();
+      this.memory = createMem0(
+        mem0Config,
+        this.config.database.sqliteSynchronous,
+        this.embeddingThread,
+      );
+    }
     return this.memory;
   }
 

@@ -9,18 +9,30 @@ import '../../config/src/preload';
 
 import { parentPort, workerData } from 'node:worker_threads';
 
+import { usesLocalEmbedder } from './local-embedder';
+import { embeddingsOf, loadLocalModel } from './local-model';
 import { describeMem0Failure } from './mem0-failure';
 import type { Mem0Ready, Mem0Reply, Mem0Request, Mem0ThreadData } from './mem0-thread';
 
 const data = workerData as Mem0ThreadData;
 
-/** The instance, once it has run what a first search would otherwise initialise (see warmUpSearch). */
+/**
+ * The instance, once it has run what a first search would otherwise initialise (see warmUpSearch).
+ * With EMBEDDING_PROVIDER=local the thread runs its own copy of the model: it is off the event
+ * loop already, and a search then never waits behind an extraction's batch on the main process's
+ * embedding thread.
+ */
 const memory = (async () => {
-  const [{ createMem0 }, { warmUpSearch }] = await Promise.all([
+  const [{ createMem0 }, { warmUpSearch }, local] = await Promise.all([
     import('./mem0-instance'),
     import('./mem0-internals'),
+    usesLocalEmbedder(data.mem0Config) ? loadLocalModel() : undefined,
   ]);
-  const instance = await createMem0(data.mem0Config, data.synchronous);
+  const instance = await createMem0(
+    data.mem0Config,
+    data.synchronous,
+    local && embeddingsOf(local),
+  );
   // A warm-up that fails (a remote store down, say) costs only speed: searches then tell.
   await warmUpSearch(instance, data.dimension).catch(() => undefined);
   return instance;

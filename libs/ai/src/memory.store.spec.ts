@@ -55,6 +55,23 @@ describe('MemoryStore', () => {
       ),
     );
     expect(bare.configured).toBe(false);
+    expect(bare.extracts).toBe(false);
     await expect(bare.list(alice)).rejects.toMatchObject({ code: 'MODEL_NOT_CONFIGURED' });
+  });
+
+  it('is usable with the local embedder and no endpoint, but does not extract', () => {
+    const local = new MemoryStore(
+      new Mem0Client(
+        loadConfig({
+          DATA_DIR: mkdtempSync(join(tmpdir(), 'memory-store-spec-')),
+          JWT_SECRET: 'k'.repeat(32),
+          EMBEDDING_PROVIDER: 'local',
+        }),
+      ),
+    );
+    expect(local.configured).toBe(true);
+    expect(local.extracts).toBe(false);
+    expect(store.configured).toBe(true);
+    expect(store.extracts).toBe(true);
   });
 });

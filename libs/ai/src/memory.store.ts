@@ -78,8 +78,14 @@ const LIST_LIMIT = 10_000;
 export class MemoryStore {
   constructor(private readonly mem0: Mem0Client) {}
 
+  /** Whether memory can be used: searched, listed, edited, erased (see Mem0Client). */
   get configured(): boolean {
     return this.mem0.configured;
+  }
+
+  /** Whether memories can be learned from turns: that takes the chat model too. */
+  get extracts(): boolean {
+    return this.mem0.extracts;
   }
 
   /**

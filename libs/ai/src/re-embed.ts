@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { createLocalEmbedder, TextEmbeddings, usesLocalEmbedder } from './local-embedder';
 import { createEmbedder, openVectorStore } from './mem0-instance';
 import { closeStore, collectionOf, SIZED_PROVIDERS, storedDimension } from './vector-store-check';
 
@@ -57,11 +58,17 @@ export async function reEmbed(mem0Config: Json, options: ReEmbedOptions): Promis
   const dimension = Number(config.dimension);
   const collection = collectionOf(config);
   mkdirSync(options.backupDir, { recursive: true, mode: 0o700 });
-  const done: ReEmbedded[] = [];
-  for (const name of [collection, `${collection}_entities`]) {
-    done.push(await reEmbedCollection(mem0Config, name, dimension, options));
+  // EMBEDDING_PROVIDER=local: the model on a thread of its own, for the whole run.
+  const local = usesLocalEmbedder(mem0Config) ? await createLocalEmbedder() : undefined;
+  try {
+    const done: ReEmbedded[] = [];
+    for (const name of [collection, `${collection}_entities`]) {
+      done.push(await reEmbedCollection(mem0Config, name, dimension, options, local));
+    }
+    return done;
+  } finally {
+    await local?.close();
   }
-  return done;
 }
 
 async function reEmbedCollection(
@@ -69,6 +76,7 @@ async function reEmbedCollection(
   collectionName: string,
   dimension: number,
   options: ReEmbedOptions,
+  localEmbeddings?: TextEmbeddings,
 ): Promise<ReEmbedded> {
   const backupFile = join(options.backupDir, `${collectionName}.json`);
   const held = await storedDimension(mem0Config, collectionName);
@@ -84,7 +92,7 @@ async function reEmbedCollection(
   const texts = rows.map((row) => textOf(row, collectionName));
   if (resumed) options.log(`${collectionName}: resuming from ${backupFile} (${rows.length} rows)`);
   else writeBackup(backupFile, backup);
-  const embedder = await createEmbedder(mem0Config);
+  const embedder = await createEmbedder(mem0Config, localEmbeddings);
   const embed = async (start: number) => {
     const vectors = await embedder.embedBatch(texts.slice(start, start + options.batchSize));
     const wrong = vectors.find((vector) => vector.length !== dimension);

@@ -20,15 +20,19 @@ describe('checkVectorStore', () => {
     });
     return { built: buildMem0Config(config), dbPath: join(dataDir, 'mem0', 'vectors.db') };
   };
+  const settings = {
+    name: 'EMBEDDING_MODEL=nomic-embed-text',
+    variables: 'EMBEDDING_MODEL and EMBEDDING_DIMS',
+  };
 
   it('passes an empty sqlite-vec store, and one holding vectors of the embedder’s size', async () => {
     const { built, dbPath } = mem0Config();
-    await expect(checkVectorStore(built, 'm')).resolves.toBeUndefined();
+    await expect(checkVectorStore(built, settings)).resolves.toBeUndefined();
     const store = new SqliteVecStore({ dbPath, dimension: 8 });
     await store.initialize();
     await store.insert([[1, 0, 0, 0, 0, 0, 0, 0]], ['m1'], [{ user_id: 'u', data: 'x' }]);
     store.close();
-    await expect(checkVectorStore(built, 'm')).resolves.toBeUndefined();
+    await expect(checkVectorStore(built, settings)).resolves.toBeUndefined();
   });
 
   it('stops on entity vectors of another size, naming the collection and the way out', async () => {
@@ -37,9 +41,23 @@ describe('checkVectorStore', () => {
     await store.initialize();
     await store.insert([[1, 0, 0, 0]], ['e1'], [{ user_id: 'u', data: 'porto' }]);
     store.close();
-    await expect(checkVectorStore(built, 'nomic-embed-text')).rejects.toThrow(
+    await expect(checkVectorStore(built, settings)).rejects.toThrow(
       'The vector store holds 4-dimension vectors in "memories_entities", but the embedder ' +
         '(EMBEDDING_MODEL=nomic-embed-text) makes 8: run "npm run cli -- re-embed"',
+    );
+  });
+
+  it('stops a switch to the local model on a store of another size, naming the way back', async () => {
+    const { built, dbPath } = mem0Config({ EMBEDDING_PROVIDER: 'local', EMBEDDING_DIMS: '' });
+    const store = new SqliteVecStore({ dbPath, dimension: 8 });
+    await store.initialize();
+    await store.insert([[1, 0, 0, 0, 0, 0, 0, 0]], ['m1'], [{ user_id: 'u', data: 'x' }]);
+    store.close();
+    const local = { name: 'EMBEDDING_PROVIDER=local', variables: 'EMBEDDING_PROVIDER' };
+    await expect(checkVectorStore(built, local)).rejects.toThrow(
+      'The vector store holds 8-dimension vectors in "memories", but the embedder ' +
+        '(EMBEDDING_PROVIDER=local) makes 512: run "npm run cli -- re-embed" with the new ' +
+        'settings to re-embed every memory (docs/operations.md), or set EMBEDDING_PROVIDER back',
     );
   });
 

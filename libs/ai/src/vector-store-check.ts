@@ -22,9 +22,12 @@ export class VectorStoreStartError extends Error {
  * Checks, before Mem0 is made, what would otherwise surface later as failed memory calls: each
  * collection (memories, then entities) holds no vectors of another size than the embedder makes.
  * (The clients of Mem0's Qdrant and pgvector stores, optional peers of mem0ai, are dependencies
- * of this project.)
+ * of this project.) `embedder` names what makes the vectors (see embedderSettings).
  */
-export async function checkVectorStore(mem0Config: Json, embeddingModel: string): Promise<void> {
+export async function checkVectorStore(
+  mem0Config: Json,
+  embedder: { name: string; variables: string },
+): Promise<void> {
   const { provider, config } = mem0Config.vectorStore as { provider: string; config: Json };
   if (!SIZED_PROVIDERS.includes(provider.toLowerCase())) return;
   const dimension = Number(config.dimension);
@@ -34,9 +37,9 @@ export async function checkVectorStore(mem0Config: Json, embeddingModel: string)
     if (held !== undefined && held !== dimension) {
       throw new VectorStoreStartError(
         `The vector store holds ${held}-dimension vectors in "${collectionName}", but the ` +
-          `embedder (EMBEDDING_MODEL=${embeddingModel}) makes ${dimension}: run ` +
+          `embedder (${embedder.name}) makes ${dimension}: run ` +
           `"npm run cli -- re-embed" with the new settings to re-embed every memory ` +
-          `(docs/operations.md), or set EMBEDDING_MODEL and EMBEDDING_DIMS back`,
+          `(docs/operations.md), or set ${embedder.variables} back`,
       );
     }
   }

@@ -6,6 +6,15 @@ export type SqliteSynchronous = (typeof SQLITE_SYNCHRONOUS_MODES)[number];
 /** VECTOR_STORE: where Mem0 keeps its vectors (memories and their entities). */
 export const VECTOR_STORES = ['sqlite-vec', 'sql', 'qdrant', 'pgvector'] as const;
 export type VectorStoreKind = (typeof VECTOR_STORES)[number];
+/**
+ * EMBEDDING_PROVIDER: who makes Mem0's vectors. `openai`: the OpenAI-compatible endpoint
+ * (EMBEDDING_MODEL, EMBEDDING_DIMS); `local`: the model shipped in node_modules, in this process.
+ */
+export const EMBEDDING_PROVIDERS = ['openai', 'local'] as const;
+export type EmbeddingProvider = (typeof EMBEDDING_PROVIDERS)[number];
+/** What EMBEDDING_PROVIDER=local runs (Universal Sentence Encoder lite), and its vectors' size. */
+export const LOCAL_EMBEDDING_MODEL = 'universal-sentence-encoder-lite';
+export const LOCAL_EMBEDDING_DIMS = 512;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const FAIL_MODES = ['open', 'closed'] as const;
 /** What a limit does while its store cannot be reached: let the request through, or refuse it. */
@@ -60,10 +69,16 @@ export interface AdminBootstrapSettings extends AdminBootstrapConfig {
   promoteExisting: boolean;
 }
 
+/**
+ * The OpenAI-compatible endpoint (chat model, extraction model) and Mem0's embedder. With
+ * `embeddingProvider` `local` the embedder needs no endpoint: `embeddingModel` and
+ * `embeddingDims` are then the local model's (LOCAL_EMBEDDING_MODEL, LOCAL_EMBEDDING_DIMS).
+ */
 export interface OpenAiConfig {
   apiKey?: string;
   baseUrl?: string;
   model: string;
+  embeddingProvider: EmbeddingProvider;
   embeddingModel: string;
   embeddingDims: number;
   timeoutMs: number;

@@ -53,6 +53,7 @@ describe('loadConfig', () => {
       apiKey: undefined,
       baseUrl: undefined,
       model: 'gpt-4o-mini',
+      embeddingProvider: 'openai',
       embeddingModel: 'text-embedding-3-small',
       embeddingDims: 1536,
       timeoutMs: 60_000,
@@ -177,6 +178,45 @@ describe('loadConfig', () => {
     expect(store({ VECTOR_STORE: 'pgvector', PGVECTOR_URL: 'postgres://u:p@pg/v' })).toEqual({
       vectorStore: 'pgvector',
       pgvector: { url: 'postgres://u:p@pg/v' },
+    });
+  });
+
+  describe('EMBEDDING_PROVIDER', () => {
+    const load = (env: Record<string, string>) =>
+      loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, ...env });
+
+    it('local: the shipped model at its own size, with no endpoint', () => {
+      const config = load({ EMBEDDING_PROVIDER: 'local' });
+      expect(config.openai).toMatchObject({
+        apiKey: undefined,
+        baseUrl: undefined,
+        embeddingProvider: 'local',
+        embeddingModel: 'universal-sentence-encoder-lite',
+        embeddingDims: 512,
+      });
+      expect(load({ EMBEDDING_PROVIDER: 'LOCAL', EMBEDDING_DIMS: '512' }).openai).toMatchObject({
+        embeddingProvider: 'local',
+        embeddingDims: 512,
+      });
+    });
+
+    it('local: refuses another EMBEDDING_DIMS, warns that EMBEDDING_MODEL is not used', () => {
+      expect(problemsOf({ EMBEDDING_PROVIDER: 'local', EMBEDDING_DIMS: '1536' })).toEqual([
+        'EMBEDDING_DIMS must be 512 or unset with EMBEDDING_PROVIDER=local (the size of ' +
+          "universal-sentence-encoder-lite's vectors), got 1536",
+      ]);
+      const config = load({ EMBEDDING_PROVIDER: 'local', EMBEDDING_MODEL: 'nomic-embed-text' });
+      expect(config.openai.embeddingModel).toBe('universal-sentence-encoder-lite');
+      expect(config.warnings).toContain(
+        'EMBEDDING_MODEL is set but EMBEDDING_PROVIDER is local: it is not used ' +
+          '(the local model is universal-sentence-encoder-lite)',
+      );
+    });
+
+    it('accepts only openai and local', () => {
+      expect(problemsOf({ EMBEDDING_PROVIDER: 'ollama' })).toEqual([
+        'EMBEDDING_PROVIDER must be one of openai, local, got "ollama"',
+      ]);
     });
   });
 

@@ -6,11 +6,15 @@ import {
   AdminBootstrapSettings,
   AppConfig,
   DatabaseConfig,
+  EMBEDDING_PROVIDERS,
   FAIL_MODES,
   JwtAlgorithm,
   LogLevel,
   MemoryStoreConfig,
+  LOCAL_EMBEDDING_DIMS,
+  LOCAL_EMBEDDING_MODEL,
   NodeEnv,
+  OpenAiConfig,
   RedisConfig,
   SQLITE_SYNCHRONOUS_MODES,
   VECTOR_STORES,
@@ -81,8 +85,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       apiKey: read.string('OPENAI_API_KEY'),
       baseUrl: read.url('OPENAI_BASE_URL', ['http:', 'https:']),
       model: read.string('MODEL_CHOICE', 'gpt-4o-mini'),
-      embeddingModel: read.string('EMBEDDING_MODEL', 'text-embedding-3-small'),
-      embeddingDims: read.int('EMBEDDING_DIMS', 1536, { min: 1, max: 16000 }),
+      ...readEmbedder(read, warnings),
       timeoutMs: read.int('OPENAI_TIMEOUT_MS', 60_000, { min: 100 }),
       maxRetries: read.int('OPENAI_MAX_RETRIES', 2, { min: 0, max: 10 }),
     },
@@ -153,6 +156,45 @@ function readDatabase(read: EnvReader, dataDir: string): DatabaseConfig {
     return { ...common, kind: 'sqlite', sqlitePath: ':memory:' };
   }
   return { ...common, kind: checked.startsWith('mariadb:') ? 'mariadb' : 'mysql', url: checked };
+}
+
+/**
+ * EMBEDDING_PROVIDER and the model it runs. `local` makes vectors of its model's own size: an
+ * EMBEDDING_DIMS of another size is refused (it would say the store holds what it does not), an
+ * EMBEDDING_MODEL is only warned about (it names a model of the endpoint, which is not used).
+ */
+function readEmbedder(
+  read: EnvReader,
+  warnings: string[],
+): Pick<OpenAiConfig, 'embeddingProvider' | 'embeddingModel' | 'embeddingDims'> {
+  const embeddingProvider = read.oneOf('EMBEDDING_PROVIDER', EMBEDDING_PROVIDERS, 'openai');
+  if (embeddingProvider === 'openai') {
+    return {
+      embeddingProvider,
+      embeddingModel: read.string('EMBEDDING_MODEL', 'text-embedding-3-small'),
+      embeddingDims: read.int('EMBEDDING_DIMS', 1536, { min: 1, max: 16000 }),
+    };
+  }
+  const dims = read.int('EMBEDDING_DIMS', LOCAL_EMBEDDING_DIMS, { min: 1, max: 16000 });
+  if (dims !== LOCAL_EMBEDDING_DIMS) {
+    read.fail(
+      'EMBEDDING_DIMS',
+      `must be ${LOCAL_EMBEDDING_DIMS} or unset with EMBEDDING_PROVIDER=local (the size of ` +
+        `${LOCAL_EMBEDDING_MODEL}'s vectors), got ${dims}`,
+      undefined,
+    );
+  }
+  if (read.raw('EMBEDDING_MODEL') !== undefined) {
+    warnings.push(
+      `EMBEDDING_MODEL is set but EMBEDDING_PROVIDER is local: it is not used ` +
+        `(the local model is ${LOCAL_EMBEDDING_MODEL})`,
+    );
+  }
+  return {
+    embeddingProvider,
+    embeddingModel: LOCAL_EMBEDDING_MODEL,
+    embeddingDims: LOCAL_EMBEDDING_DIMS,
+  };
 }
 
 /** Providers a MEM0_CONFIG_PATH may choose: those whose erasure, export and re-embedding are verified. */

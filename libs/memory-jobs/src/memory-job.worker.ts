@@ -40,7 +40,7 @@ export class MemoryJobWorker implements OnApplicationBootstrap, BeforeApplicatio
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.memoryJobs.workersEnabled && this.store.configured) this.start();
+    if (this.config.memoryJobs.workersEnabled && this.store.extracts) this.start();
   }
 
   start(): void {

@@ -52,7 +52,7 @@ export class ChatHealthController {
     return {
       status: !configured ? 'not_configured' : reachable && memoryUp ? 'ok' : 'degraded',
       model: { configured, reachable, model: this.llm.modelName },
-      memory_store: { configured, up: memoryUp },
+      memory_store: { configured: this.memoryStore.configured, up: memoryUp },
     };
   }
 

@@ -7,9 +7,9 @@ const PING_TIMEOUT_MS = 2000;
 /**
  * The memory store (mem0's vector store) answers a read, and mem0 is warmed up: the readiness
  * probe stays 503 until a first turn would find everything it needs made (the warm-up starts
- * with the application; the liveness probe never waits for it). Without a model configured mem0
- * is not used at all, so it counts as up and says so: a keyless deployment is still ready to
- * serve auth, sessions and history.
+ * with the application; the liveness probe never waits for it). Without an embedder (no model
+ * endpoint, EMBEDDING_PROVIDER=openai) mem0 is not used at all, so it counts as up and says so: a
+ * keyless deployment is still ready to serve auth, sessions and history.
  */
 @Injectable()
 export class MemoryStoreHealthIndicator implements OnApplicationBootstrap {
@@ -34,6 +34,11 @@ export class MemoryStoreHealthIndicator implements OnApplicationBootstrap {
     } catch {
       return indicator.down({ configured: true, message: 'The memory store does not answer' });
     }
+  }
+
+  /** Whether mem0 is in use: it has an embedder (see MemoryStore.configured). */
+  get configured(): boolean {
+    return this.store.configured;
   }
 
   /** True when mem0 is configured and answers. */

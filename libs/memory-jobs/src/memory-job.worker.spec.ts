@@ -5,6 +5,7 @@ import { fakeMemoryStore, loadTestConfig } from '../../../test/support/builders'
 import { MemoryExtractionService } from './memory-extraction.service';
 import { MemoryJobWorker } from './memory-job.worker';
 import { MemoryJobsRepository } from './memory-jobs.repository';
+import { Logger } from '@nestjs/common';
 
 const job = { id: 'job-1', userId: 'u1', attempts: 1 } as MemoryJob;
 
@@ -47,6 +48,9 @@ const until = async (check: () => boolean) => {
   for (let i = 0; i < 100 && !check(); i++) await jest.advanceTimersByTimeAsync(10);
   if (!check()) throw new Error('The worker never got there');
 };
+
+// Failures these tests provoke are logged on purpose.
+beforeAll(() => Logger.overrideLogger(false));
 
 describe('MemoryJobWorker', () => {
   // Polls, retries and the shutdown grace run on setTimeout and Date: on a fake clock, no waiting.

@@ -4,6 +4,7 @@ import { DomainError, ErrorCode } from '@app/common';
 import { configWith, fakeMemoryStore } from '../../../../test/support/builders';
 import { ConflictQuestionBody } from './conflict-question';
 import { CLOSE_MEMORIES_PER_FACT, FactConflictResolver } from './fact-conflict.resolver';
+import { Logger } from '@nestjs/common';
 
 const USER = '11111111-1111-4111-8111-111111111111';
 const SOURCE: MemorySource = {
@@ -52,6 +53,9 @@ function setUp(options: { enabled?: boolean; answer?: string; count?: number } =
 }
 
 const decide = (...decisions: object[]) => JSON.stringify({ decisions });
+
+// Failures these tests provoke are logged on purpose.
+beforeAll(() => Logger.overrideLogger(false));
 
 describe('FactConflictResolver', () => {
   it('looks for close older memories of each new fact, above the similarity, without the new ones', async () => {

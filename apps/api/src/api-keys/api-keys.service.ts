@@ -1,4 +1,10 @@
-import { API_KEY_PATTERN, AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
+import {
+  API_KEY_PATTERN,
+  AuthenticatedUser,
+  authenticatedUser,
+  DomainError,
+  ErrorCode,
+} from '@app/common';
 import { AppConfig } from '@app/config';
 import { ApiKey } from '@app/database';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -97,17 +103,12 @@ export class ApiKeysService implements OnModuleDestroy {
     if (key.expiresAt !== null && key.expiresAt.getTime() <= now.getTime()) return null;
     if (user.disabled || user.tokenVersion !== key.tokenVersion) return null;
     this.recordUse(key, now);
-    return {
-      id: user.id,
-      username: user.username,
-      email: user.email,
-      role: user.role,
-      createdAt: user.createdAt,
+    return authenticatedUser(user, {
       tokenId: `key:${key.id}`,
       tokenExpiresAt: key.expiresAt ?? NEVER_EXPIRES,
       tokenVersion: key.tokenVersion,
       apiKeyId: key.id,
-    };
+    });
   }
 
   /** Lets writes of last_used_at under way finish before the database connection closes. */

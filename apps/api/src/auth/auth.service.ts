@@ -1,4 +1,4 @@
-import { AuthenticatedUser, DomainError, ErrorCode } from '@app/common';
+import { AuthenticatedUser, authenticatedUser, DomainError, ErrorCode } from '@app/common';
 import { AppConfig } from '@app/config';
 import { User } from '@app/database';
 import { Injectable } from '@nestjs/common';
@@ -70,16 +70,11 @@ export class AuthService {
     if (revoked || !user || user.disabled) return null;
     // Tokens issued before `ver` existed count as version 0, which any bump already refuses.
     if ((payload.ver ?? 0) !== user.tokenVersion) return null;
-    return {
-      id: user.id,
-      username: user.username,
-      email: user.email,
-      role: user.role,
-      createdAt: user.createdAt,
+    return authenticatedUser(user, {
       tokenId: payload.jti,
       tokenExpiresAt: new Date(payload.exp * 1000),
       tokenVersion: user.tokenVersion,
-    };
+    });
   }
 
   /**

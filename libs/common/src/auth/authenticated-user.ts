@@ -23,3 +23,18 @@ export interface AuthenticatedUser {
   /** Set when the caller authenticated with an API key (a route marked to accept them) rather than a JWT. */
   apiKeyId?: string;
 }
+
+/** What a caller came with: a login token, or an API key (see the fields above). */
+export type Credential = Pick<
+  AuthenticatedUser,
+  'tokenId' | 'tokenExpiresAt' | 'tokenVersion' | 'apiKeyId'
+>;
+
+/** The caller: the account's identity, from its current row, and the credential it came with. */
+export function authenticatedUser(
+  user: Pick<AuthenticatedUser, 'id' | 'username' | 'email' | 'role' | 'createdAt'>,
+  credential: Credential,
+): AuthenticatedUser {
+  const { id, username, email, role, createdAt } = user;
+  return { id, username, email, role, createdAt, ...credential };
+}

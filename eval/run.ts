@@ -8,10 +8,13 @@
  *   npm run eval -- eval/datasets/household.json --embedder double
  *   npm run eval -- <file.json> [--k 10] [--samples conv-26,conv-30] [--json out.json]
  *                   [--embedder local|double] [--database mariadb://…] [--memory-text FORMAT]
+ *                   [--search fused|mem0]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+
+import { MEMORY_SEARCH_MODES, MemorySearchMode } from '@app/config';
 
 import { machine } from '../bench/lib/report';
 import { loadDataset, MEMORY_TEXT_FORMATS, MemoryTextFormat } from './lib/dataset';
@@ -30,11 +33,13 @@ interface Args {
   embedder: EmbedderKind;
   database?: string;
   memoryText: MemoryTextFormat;
+  search: MemorySearchMode;
 }
 
 const USAGE =
   'usage: npm run eval -- <file.json> [--k 10] [--samples id,id] [--json out.json] ' +
-  `[--embedder local|double] [--database mariadb://…] [--memory-text ${MEMORY_TEXT_FORMATS.join('|')}]`;
+  `[--embedder local|double] [--database mariadb://…] [--memory-text ${MEMORY_TEXT_FORMATS.join('|')}] ` +
+  `[--search ${MEMORY_SEARCH_MODES.join('|')}]`;
 
 function usage(problem?: string): never {
   if (problem) console.error(problem);
@@ -59,7 +64,7 @@ function parseArgs(argv: string[]): Args {
     values[name] = value;
   }
   if (!path) usage('the data file is missing');
-  const known = ['k', 'samples', 'json', 'embedder', 'database', 'memory-text'];
+  const known = ['k', 'samples', 'json', 'embedder', 'database', 'memory-text', 'search'];
   const unknown = Object.keys(values).filter((name) => !known.includes(name));
   if (unknown.length > 0) usage(`unknown option --${unknown[0]}`);
   const k = Number(values.k ?? 10);
@@ -72,6 +77,8 @@ function parseArgs(argv: string[]): Args {
   }
   const memoryText = (values['memory-text'] ?? 'speaker-caption') as MemoryTextFormat;
   if (!MEMORY_TEXT_FORMATS.includes(memoryText)) usage(`unknown --memory-text ${memoryText}`);
+  const search = (values.search ?? 'fused') as MemorySearchMode;
+  if (!MEMORY_SEARCH_MODES.includes(search)) usage(`unknown --search ${search}`);
   return {
     path,
     k,
@@ -80,6 +87,7 @@ function parseArgs(argv: string[]): Args {
     embedder,
     database,
     memoryText,
+    search,
   };
 }
 
@@ -93,6 +101,7 @@ async function main(): Promise<void> {
     k: args.k,
     databaseUrl: args.database,
     memoryText: args.memoryText,
+    search: args.search,
     log: (line) => console.log(line),
   });
   const summary = summaryLines(result, m, basename(args.path));

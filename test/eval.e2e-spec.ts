@@ -125,6 +125,8 @@ describe.each(TEST_DATABASES)('eval: the harness on $name', (db) => {
   it('runs on the store the app would use there', () => {
     expect(result.database).toBe(db.url ? new URL(db.url).protocol.slice(0, -1) : 'sqlite');
     expect(result.labels.default).toMatch(db.url ? /^sql / : /^sqlite-vec /);
+    expect(result.labels.default).toContain('app search: fused');
+    expect(result.labels.memory).toBe('memory (Mem0 search)');
   });
 
   it('scores every configuration for each category 1-4 and overall, within [0, 1]', () => {

@@ -1,4 +1,6 @@
 import { searchEntities } from '@app/ai/mem0-internals';
+import { searchMemories } from '@app/ai/memory-search';
+import type { MemorySearchMode } from '@app/config';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +33,8 @@ export interface EvalOptions {
   /** mysql://… or mariadb://…: the app's `sql` store on that database; else SQLite. */
   databaseUrl?: string;
   memoryText?: MemoryTextFormat;
+  /** How (a) ranks (MEMORY_SEARCH); the app's default without. */
+  search?: MemorySearchMode;
   log?: (line: string) => void;
 }
 
@@ -90,9 +94,10 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
     let cache: CachedEmbeddings | undefined;
     if (options.embedder === 'local') cache = new CachedEmbeddings(await localEmbedder());
     const endpoints: Endpoints = { doubleUrl, local: cache };
-    const config = appConfig(join(dir, 'data'), endpoints, options.databaseUrl);
+    const config = appConfig(join(dir, 'data'), endpoints, options.databaseUrl, options.search);
     if (config.database.kind !== 'sqlite') await migrate(config);
     const base = productMem0Config(config, endpoints);
+    const searchMode = config.memory.search;
     const answers = byConfiguration<Answer[]>(() => []);
     const ingest = byConfiguration<number[]>(() => []);
     const search = byConfiguration<number[]>(() => []);
@@ -108,7 +113,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
         dimension: config.openai.embeddingDims,
       });
       labels ??= {
-        default: `${stores.defaultStore} (Mem0 search)`,
+        default: `${stores.defaultStore} (app search: ${searchMode})`,
         memory: 'memory (Mem0 search)',
         vector: `${stores.defaultStore} (vector only)`,
       };
@@ -118,7 +123,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
         await ingestSample(stores, sample, format, ingest);
         const t1 = performance.now();
         for (const question of sample.questions) {
-          const found = await ask(stores, sample.id, question, options.k, search);
+          const found = await ask(stores, sample.id, question, options.k, search, searchMode);
           for (const name of CONFIGURATIONS) {
             answers[name].push({
               sample: sample.id,
@@ -222,9 +227,9 @@ function metadataOf(turn: Turn): Record<string, unknown> {
 }
 
 /**
- * One question in each configuration: (a) and (b) through Mem0's search exactly as the app's
- * search thread calls it (mem0.worker.ts), (c) as the default store's cosine top k. Returns the
- * dia_ids found, best first.
+ * One question in each configuration: (a) through the app's search as its search thread runs it
+ * (searchMemories, MEMORY_SEARCH's ranking), (b) through Mem0's own search, (c) as the default
+ * store's cosine top k. Returns the dia_ids found, best first.
  */
 async function ask(
   stores: SampleStores,
@@ -232,6 +237,7 @@ async function ask(
   question: Question,
   k: number,
   search: Record<ConfigurationName, number[]>,
+  mode: MemorySearchMode,
 ): Promise<Record<ConfigurationName, string[]>> {
   const found = byConfiguration<string[]>(() => []);
   for (const name of CONFIGURATIONS) {
@@ -239,6 +245,13 @@ async function ask(
     if (name === 'vector') {
       const results = await stores.vector.search(question.question, k, userId);
       found[name] = results.map((r) => String(r.payload.dia_id));
+    } else if (name === 'default') {
+      const results = await searchMemories(stores.default, mode, {
+        userId,
+        query: question.question,
+        limit: k,
+      });
+      found[name] = results.map((r) => String(r.metadata.dia_id));
     } else {
       const { results } = await stores[name].search(question.question, {
         filters: { user_id: userId },

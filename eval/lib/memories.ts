@@ -2,7 +2,7 @@ import { buildMem0Config } from '@app/ai/mem0-config';
 import { createEmbedder, createMem0, openVectorStore } from '@app/ai/mem0-instance';
 import { closeStores, eraseUser, warmUpSearch } from '@app/ai/mem0-internals';
 import { SQL_PROVIDER, SQLITE_VEC_PROVIDER } from '@app/ai/vector-store/register';
-import { AppConfig, loadConfig } from '@app/config';
+import { AppConfig, loadConfig, MemorySearchMode } from '@app/config';
 import { dataSourceOptions, migrateSchema } from '@app/database';
 import type { Memory } from 'mem0ai/oss';
 import { join } from 'node:path';
@@ -29,7 +29,12 @@ export interface Endpoints {
  * default under `dataDir`, or the MySQL/MariaDB database `databaseUrl` (VECTOR_STORE then defaults
  * to the `sql` store), Mem0's model and embedder at the test double.
  */
-export function appConfig(dataDir: string, endpoints: Endpoints, databaseUrl?: string): AppConfig {
+export function appConfig(
+  dataDir: string,
+  endpoints: Endpoints,
+  databaseUrl?: string,
+  search?: MemorySearchMode,
+): AppConfig {
   return loadConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
@@ -40,6 +45,7 @@ export function appConfig(dataDir: string, endpoints: Endpoints, databaseUrl?: s
       ? { EMBEDDING_MODEL: LOCAL_MODEL, EMBEDDING_DIMS: String(LOCAL_DIMS) }
       : {}),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(search ? { MEMORY_SEARCH: search } : {}),
   });
 }
 

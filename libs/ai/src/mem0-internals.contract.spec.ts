@@ -17,8 +17,10 @@ import {
   eraseUser,
   factEntities,
   searchEntities,
+  searchWithCandidates,
   tuneHistoryFile,
 } from './mem0-internals';
+import { searchMemories } from './memory-search';
 import {
   migrateSqlTestDatabase,
   SQL_TEST_URL,
@@ -407,6 +409,104 @@ describe(`Mem0 internals, as mem0-internals.ts uses them (mem0ai ${installedVers
       expect((await entityRows(dave)).length).toBeGreaterThan(0);
     });
   });
+
+  const searchStores: [string, string | undefined][] = [
+    ['sqlite-vec', undefined],
+    ...(SQL_TEST_URL ? [['sql (TEST_DATABASE_URL)', SQL_TEST_URL] as [string, string]] : []),
+  ];
+  describe.each(searchStores)(
+    'its search, as searchMemories fuses it (%s)',
+    (_store, databaseUrl) => {
+      let memory: Memory;
+      const [user, other] = [randomUUID(), randomUUID()];
+      const TARGET = 'Booked the Zanzibar ferry for the second week of May.';
+      const NEIGHBOURS = Array.from(
+        { length: 70 },
+        (_, i) => `Note ${i}: watered the garden early.`,
+      );
+
+      /**
+       * Vectors chosen so that the vector index ranks the target last: the query and the 70
+       * neighbours point one way (cosine ≈ 0.99), the target's text another (cosine 0).
+       */
+      function vectorOf(text: string): number[] {
+        if (text.includes('ferry')) return [0, 1, 0, 0, 0, 0, 0, 0];
+        const noise = embedding(text).map((x) => x * 0.05);
+        const v = [1, 0, 0, 0, 0, 0, 0, 0].map((x, i) => x + (i === 1 ? 0 : noise[i]));
+        const norm = Math.hypot(...v);
+        return v.map((x) => x / norm);
+      }
+
+      beforeAll(async () => {
+        if (databaseUrl) await migrateSqlTestDatabase(databaseUrl);
+        memory = await createMemory({}, databaseUrl);
+        internals(memory).embedder = {
+          embed: (text) => Promise.resolve(vectorOf(text)),
+          embedBatch: (texts) => Promise.resolve(texts.map(vectorOf)),
+        };
+        for (const text of [...NEIGHBOURS, TARGET]) {
+          await memory.add(text, { userId: user, infer: false, metadata: { session_id: 's1' } });
+        }
+        await memory.add('Moved to Zanzibar in 2020.', { userId: other, infer: false });
+      }, 120_000);
+      afterAll(async () => {
+        await eraseUser(memory, user);
+        await eraseUser(memory, other);
+        await closeStores(memory);
+      });
+
+      const ask = (mode: 'fused' | 'mem0', query: string, threshold?: number) =>
+        searchMemories(memory, mode, { userId: user, query, limit: 5, threshold });
+
+      it('finds by its words a memory the vector index ranks last, where Mem0’s search cannot', async () => {
+        const query = 'When is the trip to Zanzibar?';
+        expect((await ask('mem0', query)).map((r) => r.memory)).not.toContain(TARGET);
+        const fused = await ask('fused', query);
+        expect(fused[0].memory).toBe(TARGET);
+        expect(fused).toHaveLength(5);
+        for (const result of fused) expect(result.score).toBeGreaterThan(0);
+        expect(fused.map((r) => r.user_id)).toEqual(Array(5).fill(user));
+      });
+
+      it('hands the keyword index Mem0’s lemmatized query: “booking” finds “Booked”', async () => {
+        const { candidates } = await searchWithCandidates(memory, 240, () =>
+          memory.search('booking', { filters: { user_id: user }, topK: 1 }),
+        );
+        expect(candidates.keyword.map((c) => c.payload.data)).toEqual([TARGET]);
+        expect(candidates.semantic).toHaveLength(71);
+      });
+
+      it('keeps Mem0’s result shape, and only the user’s memories', async () => {
+        const fused = await ask('fused', 'garden Zanzibar');
+        const own = await memory.search('garden Zanzibar', {
+          filters: { user_id: user },
+          topK: 100,
+          threshold: 0,
+        });
+        const byId = new Map(own.results.map((r) => [r.id, r]));
+        expect(fused.length).toBeGreaterThan(1);
+        for (const result of fused) {
+          expect({ ...result, score: 0 }).toEqual({ ...byId.get(result.id)!, score: 0 });
+        }
+      });
+
+      it('with a threshold, keeps only memories that close by cosine', async () => {
+        const found = await ask('fused', 'When is the trip to Zanzibar?', 0.5);
+        expect(found.map((r) => r.memory)).not.toContain(TARGET);
+        expect(found).toHaveLength(5);
+      });
+
+      it('keeps concurrent searches’ candidates apart', async () => {
+        const [mine, theirs] = await Promise.all([
+          ask('fused', 'Zanzibar'),
+          searchMemories(memory, 'fused', { userId: other, query: 'Zanzibar', limit: 5 }),
+          memory.search('garden', { filters: { user_id: user }, topK: 3 }),
+        ]);
+        expect(mine[0].memory).toBe(TARGET);
+        expect(theirs.map((r) => r.memory)).toEqual(['Moved to Zanzibar in 2020.']);
+      });
+    },
+  );
 
   describe('its entity extraction, as batched embeddings foresee it', () => {
     const MANY =

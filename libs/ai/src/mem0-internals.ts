@@ -1,4 +1,5 @@
 import type { Memory } from 'mem0ai/oss';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { dirname } from 'node:path';
 
 import { BatchingEmbedder, Embedder } from './batching-embedder';
@@ -39,10 +40,24 @@ interface EntityLinker {
 
 interface Mem0VectorStore {
   list(filters: Record<string, string>, limit: number): Promise<[{ id: string }[], number]>;
+  search(query: number[], limit: number, filters?: Record<string, unknown>): Promise<StoreResult[]>;
+  /** Optional in Mem0's interface; Mem0's search passes it the lemmatized query. */
+  keywordSearch?(
+    query: string,
+    limit: number,
+    filters?: Record<string, unknown>,
+  ): Promise<StoreResult[] | null>;
   delete(id: string): Promise<void>;
   close?(): unknown;
   /** Only our sqlite-vec store: drops the deleted rows' words from its keyword index. */
   purgeDeleted?(): Promise<void>;
+}
+
+/** What a vector store's search and keyword search return for one memory. */
+interface StoreResult {
+  id: string;
+  score?: number;
+  payload?: Record<string, unknown>;
 }
 
 /** The project's SQL history (vector-store/sql-history.ts): what erasure calls on it. */
@@ -404,3 +419,62 @@ async function purgeMessages(memory: Memory, userId: string): Promise<void> {
     )
     .run(scope, `&${scope}`, `&${scope}`);
 }
+
+/** A search's candidates, as its store's vector and keyword searches returned them, best first. */
+export interface SearchCandidates {
+  semantic: { id: string; score: number; payload: Record<string, unknown> }[];
+  keyword: { id: string; score: number; payload: Record<string, unknown> }[];
+}
+
+const capturing = new AsyncLocalStorage<{ depth: number; found: SearchCandidates }>();
+const capturingStores = new WeakSet<object>();
+
+/**
+ * Runs `search` (a Mem0 search on `memory`) and hands back, beside its result, the candidates
+ * Mem0 fetched from the vector store's `search` and `keywordSearch`: each asked for at least
+ * `depth`. Mem0 passes the keyword search the query lemmatized by its own (unexported)
+ * `lemmatizeForBm25`, the way the memories' `textLemmatized` was made, which is why the lists
+ * are taken from inside its search rather than fetched beside it. The store's two methods are
+ * wrapped once per instance; they only record within a call of this function (its async
+ * context), so concurrent searches, adds and other instances' calls are untouched.
+ */
+export async function searchWithCandidates<T>(
+  memory: Memory,
+  depth: number,
+  search: () => Promise<T>,
+): Promise<{ result: T; candidates: SearchCandidates }> {
+  recordStoreSearches(internals(memory).vectorStore);
+  const found: SearchCandidates = { semantic: [], keyword: [] };
+  const result = await capturing.run({ depth, found }, search);
+  return { result, candidates: found };
+}
+
+function recordStoreSearches(store: Mem0VectorStore): void {
+  if (capturingStores.has(store)) return;
+  capturingStores.add(store);
+  const search = store.search.bind(store);
+  store.search = async (query, limit, filters) => {
+    const capture = capturing.getStore();
+    const results = await search(query, capture ? Math.max(limit, capture.depth) : limit, filters);
+    if (capture) capture.found.semantic = results.map(candidateOf);
+    return results;
+  };
+  const keywordSearch = store.keywordSearch?.bind(store);
+  if (!keywordSearch) return;
+  store.keywordSearch = async (query, limit, filters) => {
+    const capture = capturing.getStore();
+    const results = await keywordSearch(
+      query,
+      capture ? Math.max(limit, capture.depth) : limit,
+      filters,
+    );
+    if (capture) capture.found.keyword = (results ?? []).map(candidateOf);
+    return results;
+  };
+}
+
+const candidateOf = (result: StoreResult) => ({
+  id: String(result.id),
+  score: result.score ?? 0,
+  payload: result.payload ?? {},
+});

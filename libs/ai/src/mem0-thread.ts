@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+import type { MemorySearchMode } from '../../config/src/app-config';
 import { Mem0Error, Mem0Failure } from './mem0-failure';
 
 export interface Mem0ThreadData {
@@ -9,6 +10,8 @@ export interface Mem0ThreadData {
   synchronous: string;
   /** Of the embedder's vectors: the warm-up's stand-in embedder makes vectors of this size. */
   dimension: number;
+  /** MEMORY_SEARCH: how the thread ranks (see memory-search.ts). */
+  search: MemorySearchMode;
 }
 
 export interface Mem0Request {

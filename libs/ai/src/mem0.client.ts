@@ -144,6 +144,7 @@ export class Mem0Client implements OnModuleInit, OnApplicationShutdown {
         mem0Config,
         synchronous: this.config.database.sqliteSynchronous,
         dimension: typeof dims === 'number' ? dims : this.config.openai.embeddingDims,
+        search: this.config.memory.search,
       });
     }
     return this.searchThread;

@@ -12,6 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { usesLocalEmbedder } from './local-embedder';
 import { embeddingsOf, loadLocalModel } from './local-model';
 import { describeMem0Failure } from './mem0-failure';
+import { searchMemories } from './memory-search';
 import type { Mem0Ready, Mem0Reply, Mem0Request, Mem0ThreadData } from './mem0-thread';
 
 const data = workerData as Mem0ThreadData;
@@ -55,14 +56,8 @@ parentPort?.on('message', (request: Mem0Request) => {
 async function answer(request: Mem0Request): Promise<Mem0Reply> {
   const { id } = request;
   try {
-    const found = await (
-      await memory
-    ).search(request.query, {
-      filters: { user_id: request.userId },
-      topK: request.limit,
-      ...(request.threshold !== undefined ? { threshold: request.threshold } : {}),
-    });
-    return { id, results: found.results };
+    const results = await searchMemories(await memory, data.search, request);
+    return { id, results };
   } catch (error) {
     return { id, error: describeMem0Failure(error) };
   }

@@ -12,6 +12,13 @@ export type VectorStoreKind = (typeof VECTOR_STORES)[number];
  */
 export const EMBEDDING_PROVIDERS = ['openai', 'local'] as const;
 export type EmbeddingProvider = (typeof EMBEDDING_PROVIDERS)[number];
+/**
+ * MEMORY_SEARCH: how a memory search ranks. `fused`: the vector and keyword indexes' candidates
+ * both, by a weighted sum of cosine similarity and relative BM25 (libs/ai/src/fused-search.ts);
+ * `mem0`: Mem0's own search (the vector candidates only, re-ranked with a squashed BM25).
+ */
+export const MEMORY_SEARCH_MODES = ['fused', 'mem0'] as const;
+export type MemorySearchMode = (typeof MEMORY_SEARCH_MODES)[number];
 /** What EMBEDDING_PROVIDER=local runs (Universal Sentence Encoder lite), and its vectors' size. */
 export const LOCAL_EMBEDDING_MODEL = 'universal-sentence-encoder-lite';
 export const LOCAL_EMBEDDING_DIMS = 512;
@@ -124,6 +131,7 @@ export interface MemoryJobsConfig {
  */
 export interface MemoryStoreConfig {
   vectorStore: VectorStoreKind;
+  search: MemorySearchMode;
   qdrant?: { url: string; apiKey?: string };
   pgvector?: { url: string };
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import type { MemoryStoreConfig } from './app-config';
 import { ConfigValidationError } from './env-reader';
 import { loadConfig } from './load-config';
 
@@ -75,7 +76,7 @@ describe('loadConfig', () => {
       conflictSimilarity: 0.4,
     });
     expect(config.mem0).toEqual({ overrides: {} });
-    expect(config.memory).toEqual({ vectorStore: 'sqlite-vec' });
+    expect(config.memory).toEqual({ vectorStore: 'sqlite-vec', search: 'fused' });
     expect(config.limits).toEqual({
       maxMessageChars: 8000,
       throttleLoginFailures: 10,
@@ -163,8 +164,13 @@ describe('loadConfig', () => {
   });
 
   it('chooses the vector store: the MySQL/MariaDB database itself by default, else sqlite-vec', () => {
-    const store = (env: Record<string, string>) =>
-      loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, ...env }).memory;
+    const store = (env: Record<string, string>) => {
+      const memory: Partial<MemoryStoreConfig> = {
+        ...loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, ...env }).memory,
+      };
+      delete memory.search;
+      return memory;
+    };
     expect(store({ DATABASE_URL: 'mysql://u@db/chatbot' })).toEqual({ vectorStore: 'sql' });
     expect(store({ DATABASE_URL: 'mariadb://u@db/chatbot' })).toEqual({ vectorStore: 'sql' });
     expect(store({ DATABASE_URL: 'sqlite::memory:' })).toEqual({ vectorStore: 'sqlite-vec' });
@@ -179,6 +185,16 @@ describe('loadConfig', () => {
       vectorStore: 'pgvector',
       pgvector: { url: 'postgres://u:p@pg/v' },
     });
+  });
+
+  it('MEMORY_SEARCH: fused by default, mem0 on request, nothing else', () => {
+    const load = (env: Record<string, string>) =>
+      loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, ...env }).memory.search;
+    expect(load({})).toBe('fused');
+    expect(load({ MEMORY_SEARCH: 'mem0' })).toBe('mem0');
+    expect(problemsOf({ MEMORY_SEARCH: 'bm25' })).toEqual([
+      expect.stringContaining('MEMORY_SEARCH'),
+    ]);
   });
 
   describe('EMBEDDING_PROVIDER', () => {

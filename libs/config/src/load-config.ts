@@ -7,6 +7,7 @@ import {
   AppConfig,
   DatabaseConfig,
   EMBEDDING_PROVIDERS,
+  MEMORY_SEARCH_MODES,
   FAIL_MODES,
   JwtAlgorithm,
   LogLevel,
@@ -110,7 +111,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     // MEM0_TELEMETRY and MEM0_DIR are read by preload.ts, before mem0ai can load.
     mem0: { overrides: mem0Overrides },
-    memory: readMemoryStore(read, database, mem0Overrides, warnings),
+    memory: {
+      ...readMemoryStore(read, database, mem0Overrides, warnings),
+      search: read.oneOf('MEMORY_SEARCH', MEMORY_SEARCH_MODES, 'fused'),
+    },
     limits: {
       maxMessageChars: read.int('MAX_MESSAGE_CHARS', 8000, { min: 1, max: 1_000_000 }),
       throttleLoginFailures: read.int('THROTTLE_LOGIN_FAILURES', 10, { min: 0 }),
@@ -209,7 +213,7 @@ function readMemoryStore(
   database: DatabaseConfig,
   mem0Overrides: Record<string, unknown>,
   warnings: string[],
-): MemoryStoreConfig {
+): Omit<MemoryStoreConfig, 'search'> {
   const onSql = database.kind !== 'sqlite';
   const vectorStore = read.oneOf('VECTOR_STORE', VECTOR_STORES, onSql ? 'sql' : 'sqlite-vec');
   const qdrantUrl = read.url('QDRANT_URL', ['http:', 'https:']);

@@ -210,17 +210,18 @@ async function ingestSample(
       await stores[name].add(memoryText(turn, format), {
         userId: sample.id,
         infer: false,
-        metadata: metadataOf(turn),
+        metadata: metadataOf(sample.id, turn),
       });
       ingest[name].push(performance.now() - began);
     }
   }
 }
 
-function metadataOf(turn: Turn): Record<string, unknown> {
+function metadataOf(sampleId: string, turn: Turn): Record<string, unknown> {
   return {
     dia_id: turn.diaId,
-    session: turn.session,
+    // As the app's memories carry the chat session they were learned in (MemorySource).
+    session_id: `${sampleId}/session_${turn.session}`,
     session_date: turn.sessionDate,
     speaker: turn.speaker,
   };

@@ -58,4 +58,26 @@ describe('fuseCandidates', () => {
     const found = fuseCandidates([c('a', 0.05)], [c('a', 0)], { topK: 5 });
     expect(found).toEqual([]);
   });
+
+  it('lifts a memory by the best score of its conversation (session_id)', () => {
+    const said = (id: string, score: number, session?: string): Candidate => ({
+      id,
+      score,
+      payload: { data: id, ...(session ? { session_id: session } : {}) },
+    });
+    // "reply" alone is weaker than "other", but it was said where "question" matched best.
+    const semantic = [
+      said('question', 0.9, 's1'),
+      said('other', 0.5, 's2'),
+      said('reply', 0.4, 's1'),
+      said('alone', 0.45),
+    ];
+    const found = fuseCandidates(semantic, [], { topK: 4 });
+    expect(ids(found)).toEqual(['question', 'reply', 'other', 'alone']);
+    const w = FUSION.semanticWeight;
+    const c = FUSION.conversationWeight;
+    expect(found[0].score).toBeCloseTo(w * 0.9);
+    expect(found[1].score).toBeCloseTo((w * 0.4 + c * w * 0.9) / (1 + c));
+    expect(found[3].score).toBeCloseTo(w * 0.45);
+  });
 });

@@ -137,9 +137,22 @@ describe('buildMem0Config', () => {
     const config = buildMem0Config(loadConfig({ ...base, DATABASE_URL: url }));
     expect(config.vectorStore).toEqual({
       provider: 'sql',
-      config: { url, collectionName: 'memories', dimension: 768 },
+      config: { url, collectionName: 'memories', dimension: 768, bm25: { k1: 1.2, b: 0 } },
     });
     expect(config.historyStore).toEqual({ provider: 'sql', config: { url } });
+  });
+
+  it("gives the project's stores the fused search's BM25, and Mem0's own under MEMORY_SEARCH=mem0", () => {
+    const store = (env: Record<string, string>) =>
+      (buildMem0Config(loadConfig({ ...base, ...env })).vectorStore as { config: object }).config;
+    const url = 'mysql://app:secret@db.internal:3306/chatbot';
+    expect(store({})).toMatchObject({ bm25: { k1: 1.2, b: 0 } });
+    expect(store({ DATABASE_URL: url })).toMatchObject({ bm25: { k1: 1.2, b: 0 } });
+    expect(store({ MEMORY_SEARCH: 'mem0' })).not.toHaveProperty('bm25');
+    expect(store({ DATABASE_URL: url, MEMORY_SEARCH: 'mem0' })).not.toHaveProperty('bm25');
+    expect(store({ VECTOR_STORE: 'qdrant', QDRANT_URL: 'http://q:6333' })).not.toHaveProperty(
+      'bm25',
+    );
   });
 
   it('keeps the history in the database when another vector store is chosen, without its url', () => {

@@ -1,6 +1,7 @@
 import { AppConfig } from '@app/config';
 import { join } from 'node:path';
 
+import { FUSION } from './fused-search';
 import { LOCAL_EMBEDDER_PROVIDER } from './local-embedder';
 import { SQL_PROVIDER, SQLITE_VEC_PROVIDER } from './vector-store/register';
 
@@ -43,6 +44,9 @@ export function buildMem0Config(config: AppConfig): Json {
   if (historyStore.provider.toLowerCase() === SQL_PROVIDER) {
     historyStore.config = { url, ...historyStore.config };
   }
+  // The project's stores score keywords the fused search's way (FUSION.bm25) when it ranks.
+  const keywords = ourStore(vectorStore.provider) && config.memory.search === 'fused';
+  if (keywords) vectorStore.config = { bm25: FUSION.bm25, ...vectorStore.config };
   if (vectorStore.provider.toLowerCase() === SQLITE_VEC_PROVIDER) {
     vectorStore.config = {
       dbPath: join(dir, 'vectors.db'),
@@ -109,6 +113,9 @@ function historySection(config: AppConfig, dir: string): Json {
     ? { provider: 'sqlite', config: { historyDbPath: join(dir, 'history.db') } }
     : { provider: SQL_PROVIDER, config: {} };
 }
+
+const ourStore = (provider: string) =>
+  [SQL_PROVIDER, SQLITE_VEC_PROVIDER].includes(provider.toLowerCase());
 
 /** Objects merge key by key; anything else in `over` replaces what `base` had. */
 export function deepMerge(base: Json, over: Json): Json {

@@ -9,8 +9,14 @@ export interface VectorStoreResult {
 
 type Payload = Record<string, unknown>;
 
-const BM25_K1 = 1.5;
-const BM25_B = 0.75;
+/** BM25's term-frequency saturation (k1) and document-length normalization (b). */
+export interface Bm25Params {
+  k1: number;
+  b: number;
+}
+
+/** Mem0's `memory` store's: what the stores use unless their configuration says otherwise. */
+export const MEM0_BM25: Bm25Params = { k1: 1.5, b: 0.75 };
 /** mem0's `memory` store accepts camelCase scope keys and answers snake_case; so do ours. */
 const SCOPE_KEYS: [string, string][] = [
   ['userId', 'user_id'],
@@ -62,7 +68,8 @@ export function splitOwner(filters: Filters | undefined): { owner?: string; rest
 }
 
 /**
- * BM25 the way mem0's `memory` store scores it (whitespace tokens, k1 1.5, b 0.75), over
+ * BM25 the way mem0's `memory` store scores it (whitespace tokens; k1 and b are `params`, its
+ * own 1.5 and 0.75 by default), over
  * `candidates`: every row in scope that holds at least one query term (others score 0), with the
  * scope's row count and average token count. Rows that score 0 are left out; best first, at most
  * `topK`, ties in the candidates' order.
@@ -72,6 +79,7 @@ export function rankBm25<T>(
   candidates: { row: T; tokens: string[] }[],
   scope: { total: number; avgTokens: number },
   topK: number,
+  { k1, b }: Bm25Params = MEM0_BM25,
 ): { row: T; score: number }[] {
   const idf = new Map<string, number>();
   for (const term of terms) {
@@ -84,8 +92,8 @@ export function rankBm25<T>(
       let score = 0;
       for (const term of terms) {
         const tf = tokens.filter((token) => token === term).length;
-        const norm = 1 - BM25_B + (BM25_B * tokens.length) / scope.avgTokens;
-        score += ((idf.get(term) ?? 0) * tf * (BM25_K1 + 1)) / (tf + BM25_K1 * norm);
+        const norm = 1 - b + (b * tokens.length) / scope.avgTokens;
+        score += ((idf.get(term) ?? 0) * tf * (k1 + 1)) / (tf + k1 * norm);
       }
       return { row, score };
     })

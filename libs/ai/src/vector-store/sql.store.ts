@@ -5,6 +5,8 @@ import { type Filters, matchesFilters } from './payload-filter';
 import {
   normalizeScope,
   ownerOf,
+  Bm25Params,
+  MEM0_BM25,
   rankBm25,
   splitOwner,
   textOf,
@@ -18,6 +20,8 @@ export interface SqlVectorStoreConfig {
   url: string;
   collectionName?: string;
   dimension?: number;
+  /** BM25's k1 and b for keywordSearch (Mem0's `memory` store's, MEM0_BM25, without). */
+  bm25?: Bm25Params;
   [key: string]: unknown;
 }
 
@@ -53,6 +57,7 @@ export class SqlVectorStore {
   private readonly dimension: number;
   private readonly url: string;
   private readonly pool: Pool;
+  private readonly bm25: Bm25Params;
   private closed = false;
   /**
    * initialize()'s checks, resolving to the server's FULLTEXT token lengths. Every call waits for
@@ -68,6 +73,7 @@ export class SqlVectorStore {
     }
     this.dimension = config.dimension ?? 1536;
     this.url = mysqlUrl(config.url, 'sql vector store');
+    this.bm25 = config.bm25 ?? MEM0_BM25;
     this.pool = takePool(this.url);
   }
 
@@ -208,7 +214,9 @@ export class SqlVectorStore {
       row,
       tokens: tokenize(textOf(this.payloadOf(row))),
     }));
-    return rankBm25(terms, docs, scope, topK).map(({ row, score }) => this.result(row, score));
+    return rankBm25(terms, docs, scope, topK, this.bm25).map(({ row, score }) =>
+      this.result(row, score),
+    );
   }
 
   async get(vectorId: string): Promise<VectorStoreResult | null> {

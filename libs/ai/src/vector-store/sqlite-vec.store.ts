@@ -7,6 +7,8 @@ import { type Filters, matchesFilters } from './payload-filter';
 import {
   normalizeScope,
   ownerOf,
+  Bm25Params,
+  MEM0_BM25,
   rankBm25,
   splitOwner,
   textOf,
@@ -33,6 +35,8 @@ export interface SqliteVecStoreConfig {
    * (mem0 keeps `<name>_entities` in a second file). The file is renamed `*.migrated` afterwards.
    */
   migrateFrom?: Record<string, string>;
+  /** BM25's k1 and b for keywordSearch (Mem0's `memory` store's, MEM0_BM25, without). */
+  bm25?: Bm25Params;
   [key: string]: unknown;
 }
 
@@ -67,6 +71,7 @@ export class SqliteVecStore {
   private readonly chunkSize: number;
   private readonly collection: string;
   private readonly migrateFrom?: string;
+  private readonly bm25: Bm25Params;
   private statements?: ReturnType<SqliteVecStore['prepare']>;
 
   constructor(config: SqliteVecStoreConfig) {
@@ -84,6 +89,7 @@ export class SqliteVecStore {
       throw new Error('sqlite-vec store: synchronous must be NORMAL or FULL');
     }
     this.migrateFrom = config.migrateFrom?.[this.collection];
+    this.bm25 = config.bm25 ?? MEM0_BM25;
     mkdirSync(dirname(config.dbPath), { recursive: true });
     this.db = new Database(config.dbPath);
     this.db.pragma('journal_mode = WAL');
@@ -178,7 +184,9 @@ export class SqliteVecStore {
       return null;
     }
     const docs = found.map((row) => ({ row, tokens: tokenize(textOf(this.payloadOf(row))) }));
-    return rankBm25(terms, docs, scope, topK).map(({ row, score }) => this.result(row, score));
+    return rankBm25(terms, docs, scope, topK, this.bm25).map(({ row, score }) =>
+      this.result(row, score),
+    );
   }
 
   async get(vectorId: string): Promise<VectorStoreResult | null> {

@@ -11,6 +11,7 @@ import {
 import { registerSqliteVecStore, registerSqlStores } from './register';
 import { SqlHistoryManager } from './sql-history';
 import { SqlVectorStore } from './sql.store';
+import type { Bm25Params } from './scope';
 import { SqliteVecStore, type VectorStoreResult } from './sqlite-vec.store';
 
 /**
@@ -98,6 +99,59 @@ if (SQL_TEST_URL) beforeAll(() => migrateSqlTestDatabase(SQL_TEST_URL!), 120_000
 describe.each(stores)('%s', (_name, open) => behavesLikeMem0Store(open));
 
 onSql('sql store (TEST_DATABASE_URL)', () => behavesLikeMem0Store(() => sqlStore()));
+
+/** The project's stores take BM25's k1 and b from their configuration (the fused search's). */
+const ownBm25: [string, (dir: string, bm25?: Bm25Params) => Store][] = [
+  [
+    'sqlite-vec store',
+    (dir, bm25) => new SqliteVecStore({ dimension: DIM, dbPath: join(dir, 'b.db'), bm25 }),
+  ],
+  ...(SQL_TEST_URL
+    ? [
+        [
+          'sql store (TEST_DATABASE_URL)',
+          (_dir: string, bm25?: Bm25Params) =>
+            new SqlVectorStore({
+              url: SQL_TEST_URL!,
+              dimension: DIM,
+              collectionName: uniqueCollection('bm25'),
+              bm25,
+            }),
+        ] as [string, (dir: string, bm25?: Bm25Params) => Store],
+      ]
+    : []),
+];
+
+describe.each(ownBm25)('the %s with BM25 parameters of its own', (_name, open) => {
+  it("ranks keywords by the k1 and b it is given, by Mem0's 1.5 and 0.75 without", async () => {
+    const cases: [Bm25Params | undefined, string[]][] = [
+      [undefined, ['short', 'long']],
+      [{ k1: 1.2, b: 0 }, ['long', 'short']],
+    ];
+    for (const [bm25, expected] of cases) {
+      const dir = mkdtempSync(join(tmpdir(), 'vector-bm25-'));
+      const store = open(dir, bm25);
+      try {
+        await store.initialize();
+        await store.insert(
+          [vector(1), vector(2)],
+          ['short', 'long'],
+          [
+            { user_id: ALICE, data: 'tea' },
+            { user_id: ALICE, data: 'tea tea with biscuits in the garden every morning' },
+          ],
+        );
+        // Length normalization favours the one-word memory; without it, two mentions win.
+        expect(ids((await store.keywordSearch('tea', 10, { user_id: ALICE })) ?? [])).toEqual(
+          expected,
+        );
+      } finally {
+        await dispose(store);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});
 
 function behavesLikeMem0Store(open: (dir: string) => Store): void {
   let dir: string;

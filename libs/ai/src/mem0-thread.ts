@@ -35,11 +35,17 @@ export interface Mem0Reply {
   error?: Mem0Failure;
 }
 
+/** How long calls fail with the reason a thread could not make its instance before another starts. */
+export const MEM0_THREAD_RESTART_DELAY_MS = 5_000;
+
 /**
  * A worker thread with its own Mem0 instance on the same stores (every SQLite file is in WAL
  * mode, so it reads what other instances wrote), so that Mem0's synchronous work runs beside the
  * event loop. Started on first use (or by `warmedUp`); a thread that dies fails the calls in
- * flight and is started again on the next. A failed search rejects with a Mem0Error.
+ * flight and is started again on the next. A thread that could not make its instance (its copy of
+ * the local model failed to load, say) is ended too, and the calls of the next `restartDelayMs`
+ * fail at once with its reason: a cause that lasts costs one thread start per delay, not one per
+ * search. A failed search rejects with a Mem0Error.
  */
 export class Mem0Thread {
   private readonly logger = new Logger(Mem0Thread.name);
@@ -54,9 +60,22 @@ export class Mem0Thread {
     { resolve: (results: unknown[]) => void; reject: (error: Error) => void }
   >();
 
-  constructor(private readonly data: Mem0ThreadData) {}
+  /** Why the last thread could not make its instance, until another may be started. */
+  private failed?: { error: Mem0Error; until: number };
+
+  constructor(
+    private readonly data: Mem0ThreadData,
+    private readonly restartDelayMs = MEM0_THREAD_RESTART_DELAY_MS,
+  ) {}
+
+  /** The thread id of the running thread (for tests and diagnostics). */
+  get threadId(): number | undefined {
+    return this.worker?.threadId;
+  }
 
   search(userId: string, query: string, limit: number, threshold?: number): Promise<unknown[]> {
+    const failed = this.stillFailed();
+    if (failed) return Promise.reject(failed);
     const worker = this.running();
     const id = this.nextId++;
     return new Promise<unknown[]>((resolve, reject) => {
@@ -70,6 +89,8 @@ export class Mem0Thread {
    * run what a first search would otherwise initialise; rejects (Mem0Error) if it could not.
    */
   warmedUp(): Promise<void> {
+    const failed = this.stillFailed();
+    if (failed) return Promise.reject(failed);
     this.running();
     return this.ready!.promise;
   }
@@ -80,6 +101,14 @@ export class Mem0Thread {
     this.warm = false;
     this.failAll(new Error('The Mem0 thread stopped'));
     await worker?.terminate();
+  }
+
+  /** Why the last thread could not start, while no other may be started yet. */
+  private stillFailed(): Mem0Error | undefined {
+    if (this.worker || !this.failed) return undefined;
+    if (performance.now() < this.failed.until) return this.failed.error;
+    this.failed = undefined;
+    return undefined;
   }
 
   private running(): Worker {
@@ -104,9 +133,21 @@ export class Mem0Thread {
     // Nobody may wait for it: a failure then shows in the searches instead.
     promise.catch(() => undefined);
     this.ready = { promise, settle };
-    worker.on('message', (reply: Mem0Reply | Mem0Ready) =>
-      'ready' in reply ? settle(reply) : this.settle(reply),
-    );
+    worker.on('message', (reply: Mem0Reply | Mem0Ready) => {
+      if (this.worker !== worker) return;
+      if (!('ready' in reply)) return this.settle(reply);
+      settle(reply);
+      if (!reply.ready) {
+        // It would answer every search with this failure: end it, and start another later.
+        const error = new Mem0Error(
+          reply.error ?? { name: 'Error', message: 'Mem0 thread failed' },
+        );
+        this.logger.error({ err: error }, 'Mem0 thread could not start');
+        this.failed = { error, until: performance.now() + this.restartDelayMs };
+        this.lost(worker, error);
+        void worker.terminate();
+      }
+    });
     worker.on('error', (error) => {
       this.logger.error({ err: error }, 'Mem0 thread failed');
       this.lost(worker, error);

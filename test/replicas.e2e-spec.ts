@@ -202,15 +202,19 @@ describe.each(TEST_DATABASES.filter((db) => db.url))('replicas on $name and Redi
       'the fact to be extracted by a worker and found through the other replica',
       60_000,
     );
-    const history = await send(
-      a,
-      'GET',
-      `/api/v1/memories/${found.id}/history`,
-      undefined,
-      user.token,
-    );
-    expect(history.status).toBe(200);
-    const { items } = (await history.json()) as { items: { action: string; new_value: string }[] };
+    // Mem0 writes a memory's history row just after the memory itself.
+    const items = await eventually(async () => {
+      const history = await send(
+        a,
+        'GET',
+        `/api/v1/memories/${found.id}/history`,
+        undefined,
+        user.token,
+      );
+      expect(history.status).toBe(200);
+      const body = (await history.json()) as { items: { action: string; new_value: string }[] };
+      return body.items.length > 0 && body.items;
+    }, 'the history row of the memory');
     expect(items).toEqual([expect.objectContaining({ action: 'ADD', new_value: found.memory })]);
   });
 

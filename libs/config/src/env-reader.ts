@@ -1,5 +1,8 @@
 export type Env = Record<string, string | undefined>;
 
+/** Bounds of a number read from the environment, both inclusive. */
+type Range = { min?: number; max?: number };
+
 /** Thrown when the environment is invalid; the message names every bad variable. */
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -28,31 +31,13 @@ export class EnvReader {
     return this.raw(name) ?? fallback;
   }
 
-  int(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (!/^-?\d+$/.test(value))
-      return this.fail(name, `must be an integer, got "${value}"`, fallback);
-    const n = Number(value);
-    if (range.min !== undefined && n < range.min)
-      return this.fail(name, `must be at least ${range.min}, got ${n}`, fallback);
-    if (range.max !== undefined && n > range.max)
-      return this.fail(name, `must be at most ${range.max}, got ${n}`, fallback);
-    return n;
+  int(name: string, fallback: number, range: Range = {}): number {
+    return this.number(name, fallback, range, /^-?\d+$/, 'an integer');
   }
 
   /** A decimal number such as `0.4` (or `1`, `.5`), within `range`. */
-  decimal(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (!/^-?(\d+\.?\d*|\.\d+)$/.test(value))
-      return this.fail(name, `must be a number, got "${value}"`, fallback);
-    const n = Number(value);
-    if (range.min !== undefined && n < range.min)
-      return this.fail(name, `must be at least ${range.min}, got ${n}`, fallback);
-    if (range.max !== undefined && n > range.max)
-      return this.fail(name, `must be at most ${range.max}, got ${n}`, fallback);
-    return n;
+  decimal(name: string, fallback: number, range: Range = {}): number {
+    return this.number(name, fallback, range, /^-?(\d+\.?\d*|\.\d+)$/, 'a number');
   }
 
   bool(name: string, fallback: boolean): boolean {
@@ -88,6 +73,19 @@ export class EnvReader {
     } catch {
       return this.fail(name, 'must be a valid URL', undefined);
     }
+  }
+
+  /** `name` as a number written as `pattern` allows (described as `kind`), within `range`. */
+  private number(name: string, fallback: number, range: Range, pattern: RegExp, kind: string) {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!pattern.test(value)) return this.fail(name, `must be ${kind}, got "${value}"`, fallback);
+    const n = Number(value);
+    if (range.min !== undefined && n < range.min)
+      return this.fail(name, `must be at least ${range.min}, got ${n}`, fallback);
+    if (range.max !== undefined && n > range.max)
+      return this.fail(name, `must be at most ${range.max}, got ${n}`, fallback);
+    return n;
   }
 
   fail<T>(name: string, message: string, fallback: T): T {

@@ -13,6 +13,14 @@ export type VectorStoreKind = (typeof VECTOR_STORES)[number];
 export const EMBEDDING_PROVIDERS = ['openai', 'local'] as const;
 export type EmbeddingProvider = (typeof EMBEDDING_PROVIDERS)[number];
 /**
+ * MEMORY_CONFLICT_SIMILARITY's default for each EMBEDDING_PROVIDER: the local model's cosines run
+ * lower than OpenAI's (measured with `npm run eval:conflicts`; docs/decisions.md).
+ */
+export const DEFAULT_CONFLICT_SIMILARITY = { openai: 0.4, local: 0.35 } as const satisfies Record<
+  EmbeddingProvider,
+  number
+>;
+/**
  * MEMORY_SEARCH: how a memory search ranks. `fused`: the vector and keyword indexes' candidates
  * both, by a weighted sum of cosine similarity and relative BM25 (libs/ai/src/fused-search.ts);
  * `mem0`: Mem0's own search (the vector candidates only, re-ranked with a squashed BM25).

@@ -292,6 +292,12 @@ describe('loadConfig', () => {
       MEMORY_CONFLICT_SIMILARITY: '.65',
     });
     expect(config.memoryJobs).toMatchObject({ resolveConflicts: false, conflictSimilarity: 0.65 });
+    // By default, what counts as close depends on the embedder (the local model's cosines run lower).
+    const closeFrom = (env: Record<string, string>) =>
+      loadConfig({ DATA_DIR: dataDir(), JWT_SECRET: SECRET, ...env }).memoryJobs.conflictSimilarity;
+    expect(closeFrom({})).toBe(0.4);
+    expect(closeFrom({ EMBEDDING_PROVIDER: 'local' })).toBe(0.35);
+    expect(closeFrom({ EMBEDDING_PROVIDER: 'local', MEMORY_CONFLICT_SIMILARITY: '0.5' })).toBe(0.5);
     expect(problemsOf({ MEMORY_CONFLICT_SIMILARITY: '1' })).toEqual([]);
     expect(problemsOf({ MEMORY_CONFLICT_SIMILARITY: '1.5' })).toEqual([
       'MEMORY_CONFLICT_SIMILARITY must be at most 1, got 1.5',

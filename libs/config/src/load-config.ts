@@ -6,6 +6,7 @@ import {
   AdminBootstrapSettings,
   AppConfig,
   DatabaseConfig,
+  DEFAULT_CONFLICT_SIMILARITY,
   EMBEDDING_PROVIDERS,
   MEMORY_SEARCH_MODES,
   FAIL_MODES,
@@ -56,6 +57,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const debug = read.bool('DEBUG', false);
   const database = readDatabase(read, dataDir);
   const mem0Overrides = readJsonObjectFile(read, 'MEM0_CONFIG_PATH');
+  const embedder = readEmbedder(read, warnings);
 
   const config = AppConfig.of({
     nodeEnv,
@@ -86,7 +88,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       apiKey: read.string('OPENAI_API_KEY'),
       baseUrl: read.url('OPENAI_BASE_URL', ['http:', 'https:']),
       model: read.string('MODEL_CHOICE', 'gpt-4o-mini'),
-      ...readEmbedder(read, warnings),
+      ...embedder,
       timeoutMs: read.int('OPENAI_TIMEOUT_MS', 60_000, { min: 100 }),
       maxRetries: read.int('OPENAI_MAX_RETRIES', 2, { min: 0, max: 10 }),
     },
@@ -107,7 +109,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxMemoriesPerUser: read.int('MEMORY_MAX_PER_USER', 1000, { min: 0, max: 1_000_000 }),
       maxFactsPerTurn: read.int('MEMORY_MAX_FACTS_PER_TURN', 20, { min: 1, max: 1000 }),
       resolveConflicts: read.bool('MEMORY_RESOLVE_CONFLICTS', true),
-      conflictSimilarity: read.decimal('MEMORY_CONFLICT_SIMILARITY', 0.4, { min: 0, max: 1 }),
+      conflictSimilarity: read.decimal(
+        'MEMORY_CONFLICT_SIMILARITY',
+        DEFAULT_CONFLICT_SIMILARITY[embedder.embeddingProvider],
+        { min: 0, max: 1 },
+      ),
     },
     // MEM0_TELEMETRY and MEM0_DIR are read by preload.ts, before mem0ai can load.
     mem0: { overrides: mem0Overrides },

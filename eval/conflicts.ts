@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await (embedder as { close?: () => Promise<void> }).close?.();
+    await embedder.close();
   }
 }
 

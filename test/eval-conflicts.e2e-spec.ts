@@ -74,7 +74,7 @@ describe('npm run eval:conflicts', () => {
       }
       expect(measure.rows.map((r) => r.threshold)).toEqual(THRESHOLDS);
     } finally {
-      await (embedder as { close?: () => Promise<void> }).close?.();
+      await embedder.close();
     }
   }, 60_000);
 

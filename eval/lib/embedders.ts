@@ -17,7 +17,7 @@ export const LOCAL_MODEL = LOCAL_EMBEDDING_MODEL;
  * installed `@energetic-ai` packages on a thread of its own, with no network. A text gets the same
  * vector alone and in a batch (the model has no padding).
  */
-export async function localEmbedder(): Promise<LangchainEmbeddings> {
+export async function localEmbedder(): Promise<LangchainEmbeddings & { close(): Promise<void> }> {
   return createLocalEmbedder();
 }
 
